@@ -1,0 +1,68 @@
+/* The actions a firing runs, each in the collector process. Every action
+ * fills an action_result; none may leave the target stopped or changed
+ * (except `signal`, whose point is to send one). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../proc.h"
+#include "../rules.h"
+#include "../store.h"
+
+enum action_status { ACTION_PENDING, ACTION_OK, ACTION_FAILED, ACTION_SKIPPED };
+
+#define ACTION_MAX_FILES 4
+
+struct action_result {
+        enum action_status status;
+        char error[512];
+        char files[ACTION_MAX_FILES][64];
+        size_t n_files;
+        uint64_t bytes;                 /* of the files listed */
+        double seconds;
+        bool has_stopped;
+        double stopped_seconds;         /* how long the target was stopped */
+};
+
+struct collect_ctx {
+        const struct proc_root *proc;
+        pid_t pid;
+        uint64_t starttime;
+        int pidfd;                      /* of the target, checked against starttime */
+        char comm[16];
+        bool stopped_at_firing;         /* it was in state T before we came */
+        struct artifact *artifact;
+        const char *build_dir;          /* where the files are while collecting */
+        const char *final_dir;          /* where they will be */
+        const char *rule;
+        const char *metric;             /* "" for manual collections */
+        double value;
+        unsigned exec_count;
+};
+
+void result_set(struct action_result *res, enum action_status status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Records a file the action wrote into the artifact, with its size. */
+void result_add_file(struct action_result *res, int dir_fd, const char *name);
+
+int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_signal(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+/* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */
+int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);
+
+/* Resumes the target if it is stopped now but was not when the firing
+ * began: the last line of defence after a tool (gdb) that stops with
+ * SIGSTOP died mid-capture. Returns true if it had to. */
+bool collect_ensure_running(const struct proc_root *proc, int pidfd, pid_t pid,
+                            bool stopped_at_firing);
+
+/* Runs argv with stdout+stderr to out_fd, killing it after `timeout`
+ * (0: none). *ret_status is the waitpid status. -ETIME on timeout. */
+int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
+                   int *ret_status);
+/* The path of `name` in $PATH, or -ENOENT. */
+int find_in_path(const char *name, char **ret);

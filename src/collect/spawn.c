@@ -1,0 +1,103 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "collect.h"
+
+void result_set(struct action_result *res, enum action_status status, const char *fmt, ...) {
+        res->status = status;
+        if (!fmt) {
+                res->error[0] = 0;
+                return;
+        }
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(res->error, sizeof res->error, fmt, ap);
+        va_end(ap);
+}
+
+void result_add_file(struct action_result *res, int dir_fd, const char *name) {
+        struct stat st;
+        if (res->n_files >= ACTION_MAX_FILES || fstatat(dir_fd, name, &st, 0) < 0)
+                return;
+        snprintf(res->files[res->n_files++], sizeof res->files[0], "%s", name);
+        res->bytes += (uint64_t) st.st_size;
+}
+
+int find_in_path(const char *name, char **ret) {
+        const char *path = getenv("PATH");
+        if (!path || !*path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                char *full;
+                if (asprintf(&full, "%s/%s", dir, name) < 0)
+                        return -ENOMEM;
+                if (access(full, X_OK) == 0) {
+                        *ret = full;
+                        return 0;
+                }
+                free(full);
+        }
+        return -ENOENT;
+}
+
+int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
+                   int *ret_status) {
+        pid_t child = fork();
+        if (child < 0)
+                return negative_errno();
+        if (child == 0) {
+                /* The collector blocks no signals, but be explicit: the tool
+                 * must be killable by the timeout and die with us. */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (devnull >= 0)
+                        dup2(devnull, STDIN_FILENO);
+                if (out_fd >= 0) {
+                        dup2(out_fd, STDOUT_FILENO);
+                        dup2(out_fd, STDERR_FILENO);
+                }
+                execve(argv[0], argv, envp);
+                dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, child, 0);
+        usec_t deadline = timeout ? now_usec(CLOCK_MONOTONIC) + timeout : 0;
+        for (;;) {
+                int status;
+                pid_t w = waitpid(child, &status, WNOHANG);
+                if (w == child) {
+                        *ret_status = status;
+                        return 0;
+                }
+                if (w < 0 && errno != EINTR)
+                        return negative_errno();
+                int wait_ms = -1;
+                if (deadline) {
+                        usec_t now = now_usec(CLOCK_MONOTONIC);
+                        if (now >= deadline) {
+                                kill(child, SIGKILL);
+                                waitpid(child, &status, 0);
+                                return -ETIME;
+                        }
+                        wait_ms = (int) ((deadline - now + 999) / 1000);
+                }
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                if (pidfd < 0)
+                        wait_ms = wait_ms < 0 || wait_ms > 50 ? 50 : wait_ms;
+                poll(&p, pidfd >= 0 ? 1 : 0, wait_ms);
+        }
+}

@@ -1,0 +1,31 @@
+/* A firing's collection: runs in a forked collector process so a long core
+ * dump never delays sampling and a crash or hang cannot take the watchdog
+ * down. It builds the artifact directory and keeps trigger.json valid after
+ * every step, so a collector killed half-way still leaves a readable
+ * record (finished by the watchdog with artifact_abandon). */
+#pragma once
+
+#include "collect/collect.h"
+#include "engine.h"
+#include "ring.h"
+
+struct firing {
+        const char *rule;
+        const struct action *actions;
+        size_t n_actions;
+        const char *metric;             /* "" for a manual collection */
+        const struct decision *decision; /* NULL for a manual collection */
+        const struct ring *history;     /* NULL for a manual collection */
+        pid_t pid;
+        uint64_t starttime;
+        int pidfd;
+        char comm[16];
+        bool stopped_at_firing;
+        usec_t wall;
+        double min_free_pct;            /* skip captures below this free space */
+};
+
+/* Runs the whole collection in the calling process. Returns 0 when the
+ * artifact was committed (*ret_path), whatever the actions' outcomes. */
+int collector_run(const struct proc_root *proc, const struct firing *f, struct artifact *a,
+                  char **ret_path);

@@ -1,0 +1,218 @@
+#include "commands.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "metric.h"
+#include "sampler.h"
+
+struct sampled {
+        struct proc_handle h;
+        struct cpu_rate cpu;
+        bool alive;
+};
+
+static void print_sample(const struct proc_root *root, struct sampled *s, usec_t wall, bool json) {
+        struct raw_sample raw;
+        if (sampler_read(&s->h, true, now_usec(CLOCK_MONOTONIC), &raw) < 0) {
+                s->alive = false;
+                if (!json)
+                        printf("%d exited\n", (int) s->h.pid);
+                return;
+        }
+        double v[_METRIC_MAX];
+        bool have[_METRIC_MAX];
+        for (int m = 0; m < _METRIC_MAX; m++)
+                have[m] = sampler_value(root, &raw, (enum metric) m, &s->cpu, &v[m]) == 0;
+        char when[40];
+        format_utc(wall, false, when, sizeof when);
+        if (json) {
+                json_t *o = json_pack("{s:s, s:i, s:s}", "time", when, "pid", (int) s->h.pid,
+                                      "comm", raw.stat.comm);
+                for (int m = 0; m < _METRIC_MAX; m++)
+                        json_object_set_new(o, metric_info((enum metric) m)->name,
+                                            have[m] ? json_real(v[m]) : json_null());
+                char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                printf("%s\n", text);
+                free(text);
+                json_decref(o);
+                return;
+        }
+        printf("%-24s %7d %-15s", when, (int) s->h.pid, raw.stat.comm);
+        for (int m = 0; m < _METRIC_MAX; m++) {
+                if (!have[m])
+                        printf(" %12s", "-");
+                else if (metric_info((enum metric) m)->kind == METRIC_KIND_BYTES)
+                        printf(" %9.1fMiB", v[m] / 1048576.0);
+                else if (m == METRIC_CPU)
+                        printf(" %11.1f%%", v[m]);
+                else
+                        printf(" %12.0f", v[m]);
+        }
+        printf("\n");
+}
+
+int sample_processes(const pid_t *pids, size_t n, usec_t interval, unsigned count, bool json) {
+        struct proc_root root;
+        if (proc_root_open("/proc", &root) < 0) {
+                fprintf(stderr, "autodump: cannot open /proc: %m\n");
+                return 1;
+        }
+        struct sampled *s = calloc(n, sizeof *s);
+        int ret = s ? 0 : 1;
+        for (size_t i = 0; s && i < n; i++) {
+                int r = proc_handle_open(&root, pids[i], 0, &s[i].h);
+                if (r < 0) {
+                        fprintf(stderr, "autodump: PID %d: %s\n", (int) pids[i],
+                                r == -ESRCH ? "no such process" : strerror(-r));
+                        ret = 1;
+                        continue;
+                }
+                s[i].alive = true;
+                struct raw_sample raw;
+                double unused;
+                /* Prime the cpu rate: it is a difference between readings. */
+                if (sampler_read(&s[i].h, false, now_usec(CLOCK_MONOTONIC), &raw) == 0)
+                        sampler_value(&root, &raw, METRIC_CPU, &s[i].cpu, &unused);
+        }
+        if (ret == 0 && !json) {
+                printf("%-24s %7s %-15s", "time", "pid", "comm");
+                for (int m = 0; m < _METRIC_MAX; m++)
+                        printf(" %12s", metric_info((enum metric) m)->name);
+                printf("\n");
+        }
+        for (unsigned k = 0; ret == 0 && (count == 0 || k < count); k++) {
+                struct timespec ts = { (time_t) (interval / USEC_PER_SEC), (long) (interval % USEC_PER_SEC) * 1000 };
+                nanosleep(&ts, NULL);
+                bool any = false;
+                usec_t wall = now_usec(CLOCK_REALTIME);
+                for (size_t i = 0; i < n; i++)
+                        if (s[i].alive) {
+                                print_sample(&root, &s[i], wall, json);
+                                any |= s[i].alive;
+                        }
+                fflush(stdout);
+                if (!any)
+                        break;
+        }
+        for (size_t i = 0; s && i < n; i++)
+                proc_handle_close(&s[i].h);
+        free(s);
+        proc_root_close(&root);
+        return ret;
+}
+
+static json_t *load_trigger(const char *dir) {
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/trigger.json", dir) < 0)
+                return NULL;
+        return json_load_file(path, 0, NULL);
+}
+
+/* "ok", "failed" or "partial": how the artifact's actions ended. */
+static const char *artifact_status(json_t *doc) {
+        size_t i, ok = 0, n = 0;
+        json_t *a;
+        json_array_foreach(json_object_get(doc, "actions"), i, a) {
+                n++;
+                ok += strcmp(json_string_value(json_object_get(a, "status")) ?: "", "ok") == 0;
+        }
+        return ok == n ? "ok" : ok == 0 ? "failed" : "partial";
+}
+
+bool artifact_all_ok(const char *path) {
+        json_t *doc = load_trigger(path);
+        bool ok = doc && strcmp(artifact_status(doc), "ok") == 0;
+        json_decref(doc);
+        return ok;
+}
+
+static int not_hidden(const struct dirent *de) {
+        return de->d_name[0] != '.';
+}
+
+int list_artifacts(const char *output, bool json) {
+        struct dirent **entries;
+        int n = scandir(output, &entries, not_hidden, alphasort);
+        if (n < 0) {
+                fprintf(stderr, "autodump: cannot read %s: %m\n", output);
+                return 1;
+        }
+        json_t *all = json_array();
+        for (int i = 0; i < n; i++) {
+                char dir[4096];
+                snprintf(dir, sizeof dir, "%s/%s", output, entries[i]->d_name);
+                json_t *doc = load_trigger(dir);
+                if (doc) {
+                        json_t *t = json_object_get(doc, "target");
+                        const char *time = json_string_value(json_object_get(doc, "time"));
+                        const char *rule = json_string_value(json_object_get(doc, "rule"));
+                        const char *comm = json_string_value(json_object_get(t, "comm"));
+                        int pid = (int) json_integer_value(json_object_get(t, "pid"));
+                        if (json)
+                                json_array_append_new(all, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i, s:s}",
+                                                                     "id", entries[i]->d_name, "dir", dir,
+                                                                     "time", time, "rule", rule, "comm", comm,
+                                                                     "pid", pid, "status", artifact_status(doc)));
+                        else
+                                printf("%-60s %-7s %s %s[%d]\n", entries[i]->d_name, artifact_status(doc),
+                                       rule ?: "?", comm ?: "?", pid);
+                        json_decref(doc);
+                }
+                free(entries[i]);
+        }
+        free(entries);
+        if (json) {
+                char *text = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                printf("%s\n", text);
+                free(text);
+        }
+        json_decref(all);
+        return 0;
+}
+
+int show_artifact(const char *output, const char *id) {
+        char dir[4096];
+        struct stat st;
+        if (stat(id, &st) == 0 && S_ISDIR(st.st_mode))
+                snprintf(dir, sizeof dir, "%s", id);
+        else
+                snprintf(dir, sizeof dir, "%s/%s", output, id);
+        json_t *doc = load_trigger(dir);
+        if (!doc) {
+                fprintf(stderr, "autodump: %s: no trigger.json there\n", dir);
+                return 1;
+        }
+        json_t *t = json_object_get(doc, "target");
+        printf("%s\n  time:   %s\n  rule:   %s\n  target: %s[%d] %s\n", dir,
+               json_string_value(json_object_get(doc, "time")),
+               json_string_value(json_object_get(doc, "rule")),
+               json_string_value(json_object_get(t, "comm")),
+               (int) json_integer_value(json_object_get(t, "pid")),
+               json_string_value(json_object_get(t, "cmdline")) ?: "");
+        if (json_object_get(doc, "metric"))
+                printf("  metric: %s = %g (%s, threshold %g, mean %g)\n",
+                       json_string_value(json_object_get(doc, "metric")),
+                       json_number_value(json_object_get(doc, "value")),
+                       json_string_value(json_object_get(doc, "condition")),
+                       json_number_value(json_object_get(doc, "threshold")),
+                       json_number_value(json_object_get(doc, "mean")));
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(doc, "actions"), i, a) {
+                printf("  %-8s %-8s %8.3fs", json_string_value(json_object_get(a, "action")),
+                       json_string_value(json_object_get(a, "status")),
+                       json_number_value(json_object_get(a, "seconds")));
+                json_t *stopped = json_object_get(a, "target_stopped_seconds");
+                if (json_is_number(stopped))
+                        printf(" (target stopped %.3fs)", json_number_value(stopped));
+                const char *err = json_string_value(json_object_get(a, "error"));
+                if (err)
+                        printf(" %s", err);
+                printf("\n");
+        }
+        json_decref(doc);
+        return 0;
+}

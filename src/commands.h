@@ -1,0 +1,16 @@
+/* The read-only subcommands: sample, list, show. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* Prints what rules would see for each PID, every `interval`, `count`
+ * times (0: until the processes exit). Returns an exit code. */
+int sample_processes(const pid_t *pids, size_t n, usec_t interval, unsigned count, bool json);
+int list_artifacts(const char *output, bool json);
+int show_artifact(const char *output, const char *id);
+/* Whether every action of the artifact at `path` ended ok. */
+bool artifact_all_ok(const char *path);

@@ -1,0 +1,24 @@
+/* /etc/autodump/autodump.conf (INI, inih). Errors are FILE:LINE:COL. */
+#pragma once
+
+#include "diag.h"
+#include "util.h"
+
+struct config {
+        char *rules;            /* [watch] rules: file or directory */
+        char *output;           /* [watch] output */
+        usec_t interval;        /* [watch] interval: how often /proc is rescanned */
+        double max_total;       /* [storage] bytes; 0 = no limit */
+        unsigned max_count;     /* 0 = no limit */
+        double min_free_pct;    /* never start a capture below this much free space */
+        usec_t keep;            /* 0 = forever */
+        usec_t timeout;         /* [collect] per collection */
+        unsigned parallel;      /* concurrent collections */
+};
+
+#define CONFIG_DEFAULT_PATH "/etc/autodump/autodump.conf"
+
+void config_defaults(struct config *c);
+/* Loads `path` over the defaults. A missing file is fine when !required. */
+int config_load(struct config *c, const char *path, bool required, struct diags *diags);
+void config_free(struct config *c);

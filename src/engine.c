@@ -1,0 +1,87 @@
+#include "engine.h"
+
+#include <math.h>
+
+int engine_state_init(struct engine_state *s, size_t window, size_t history) {
+        *s = (struct engine_state) {};
+        return ring_init(&s->ring, history > window ? history : window, window);
+}
+
+void engine_state_free(struct engine_state *s) {
+        ring_free(&s->ring);
+}
+
+static double resolve(double v, bool is_pct, double reference) {
+        if (!is_pct)
+                return v;
+        return reference > 0 ? reference * v / 100.0 : NAN;
+}
+
+void engine_step(const struct condition *c, struct engine_state *s,
+                 usec_t mono_now, usec_t wall_now, double value, double reference,
+                 struct decision *ret) {
+        /* The mean is taken before the new value enters the ring: a spike is
+         * measured against the samples that came before it. */
+        bool warm = ring_warm(&s->ring);
+        double mean = warm ? ring_mean(&s->ring) : NAN;
+        ring_push(&s->ring, wall_now, value);
+
+        struct decision d = { .verdict = VERDICT_QUIET, .value = value, .mean = mean,
+                              .threshold = NAN };
+
+        double above = c->has_above ? resolve(c->above, c->above_is_pct, reference) : NAN;
+        double spike = c->has_spike && warm ? mean * (1.0 + c->spike_pct / 100.0) : NAN;
+        /* Comparisons with NAN are false: an unknown reference or a warm-up
+         * never makes a condition hold. */
+        if (value > above) {
+                d.trigger = TRIGGER_ABOVE;
+                d.threshold = above;
+        } else if (value > spike) {
+                d.trigger = TRIGGER_SPIKE;
+                d.threshold = spike;
+        }
+        if (d.trigger != TRIGGER_NONE && c->has_min &&
+            !(value >= resolve(c->min, c->min_is_pct, reference)))
+                d.trigger = TRIGGER_NONE;
+
+        if (d.trigger == TRIGGER_NONE) {
+                s->held = 0;
+                *ret = d;
+                return;
+        }
+
+        if (s->held++ == 0)
+                s->hold_since = mono_now;
+        bool long_enough = c->for_duration > 0
+                ? mono_now - s->hold_since >= c->for_duration
+                : s->held >= (c->for_samples ? c->for_samples : 1);
+        if (!long_enough)
+                d.verdict = VERDICT_HOLDING;
+        else if (c->max > 0 && s->fired >= c->max)
+                d.verdict = VERDICT_MAXED;
+        else if (s->fired > 0 && mono_now - s->last_fire < c->cooldown)
+                d.verdict = VERDICT_COOLDOWN;
+        else {
+                d.verdict = VERDICT_FIRE;
+                s->fired++;
+                s->last_fire = mono_now;
+                /* A next firing needs the condition to hold for `for` again. */
+                s->held = 0;
+        }
+        *ret = d;
+}
+
+const char *verdict_to_string(enum verdict v) {
+        static const char *const names[] = {
+                [VERDICT_QUIET] = "quiet", [VERDICT_HOLDING] = "holding", [VERDICT_FIRE] = "fire",
+                [VERDICT_COOLDOWN] = "cooldown", [VERDICT_MAXED] = "maxed",
+        };
+        return names[v];
+}
+
+const char *trigger_kind_to_string(enum trigger_kind k) {
+        static const char *const names[] = {
+                [TRIGGER_NONE] = "none", [TRIGGER_ABOVE] = "above", [TRIGGER_SPIKE] = "spike",
+        };
+        return names[k];
+}

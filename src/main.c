@@ -1,0 +1,380 @@
+/* autodump's command line: parses the subcommand's options and hands over
+ * to the watchdog, the sampler or the collectors. */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "collector.h"
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "rules.h"
+#include "sampler.h"
+#include "units.h"
+#include "version.h"
+#include "watchdog.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+        "usage:\n"
+        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] -- COMMAND [ARG]...\n"
+        "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-p PID]...\n"
+        "  autodump check  [-c FILE] [-r RULES]...\n"
+        "  autodump sample [-i DURATION] [-n COUNT] [--json] PID...\n"
+        "  autodump collect ACTION[,ACTION]... [-o DIR] PID\n"
+        "  autodump list   [-o DIR] [--json]\n"
+        "  autodump show   ID|DIR\n"
+        "  autodump --help | --version\n"
+        "\n"
+        "RULES is a YAML file or a directory of them. Without -r, run uses the built-in\n"
+        "default rules and watch uses the config's rules path (/etc/autodump/rules.d).\n"
+        "Output: -o, else $AUTODUMP_OUTPUT, else the config's output, else ./autodump-out\n"
+        "(run, collect) or /var/lib/autodump (watch).\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+        fprintf(stderr, "autodump: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nTry 'autodump --help'.\n");
+        return EXIT_USAGE;
+}
+
+struct common {
+        const char *config_path;
+        const char **rule_paths;
+        size_t n_rule_paths;
+        const char *output;
+        bool dry_run;
+        bool json;
+        pid_t *pids;
+        size_t n_pids;
+        usec_t interval;
+        unsigned count;
+};
+
+enum { OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP };
+#define LONG(opt) (1u << ((opt) - 256))
+
+static int add_pid(struct common *c, const char *arg) {
+        unsigned pid;
+        if (parse_unsigned(arg, &pid) < 0 || pid == 0)
+                return -EINVAL;
+        pid_t *p = realloc(c->pids, (c->n_pids + 1) * sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        c->pids = p;
+        c->pids[c->n_pids++] = (pid_t) pid;
+        return 0;
+}
+
+/* Parses the options every subcommand shares; `allowed` is the getopt
+ * string of the short ones this subcommand takes, `longs` a mask of the
+ * long-only ones. Returns optind, or -1 after printing a usage error. */
+static int parse_common(int argc, char **argv, const char *allowed, unsigned longs, struct common *c) {
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "rules", required_argument, NULL, 'r' },
+                { "output", required_argument, NULL, 'o' },
+                { "pid", required_argument, NULL, 'p' },
+                { "interval", required_argument, NULL, 'i' },
+                { "count", required_argument, NULL, 'n' },
+                { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+                { "record", required_argument, NULL, OPT_RECORD },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "cgroup", required_argument, NULL, OPT_CGROUP },
+                {},
+        };
+        int opt;
+        optind = 1;
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, allowed, longopts, NULL)) != -1) {
+                if (opt == '?' || opt == ':' || (opt >= 256 ? !(longs & LONG(opt)) : !strchr(allowed, opt))) {
+                        usage_error("unknown or misplaced option '%s'", argv[optind - 1]);
+                        return -1;
+                }
+                switch (opt) {
+                case 'c': c->config_path = optarg; break;
+                case 'r': {
+                        const char **p = realloc(c->rule_paths, (c->n_rule_paths + 1) * sizeof *p);
+                        if (!p)
+                                return -1;
+                        c->rule_paths = p;
+                        c->rule_paths[c->n_rule_paths++] = optarg;
+                        break;
+                }
+                case 'o': c->output = optarg; break;
+                case 'p':
+                        if (add_pid(c, optarg) < 0) {
+                                usage_error("-p: '%s' is not a PID", optarg);
+                                return -1;
+                        }
+                        break;
+                case 'i':
+                        if (parse_duration(optarg, &c->interval) < 0 || c->interval == 0) {
+                                usage_error("-i: '%s' is not a duration (such as 500ms or 2s)", optarg);
+                                return -1;
+                        }
+                        break;
+                case 'n':
+                        if (parse_unsigned(optarg, &c->count) < 0) {
+                                usage_error("-n: '%s' is not a count", optarg);
+                                return -1;
+                        }
+                        break;
+                case OPT_DRY_RUN: c->dry_run = true; break;
+                case OPT_JSON: c->json = true; break;
+                case OPT_RECORD:
+                case OPT_CGROUP:
+                        usage_error("%s is not supported yet by this version", argv[optind - 1]);
+                        return -1;
+                }
+        }
+        return optind;
+}
+
+/* Loads the config (-c must exist; the default path may not) and the rules:
+ * -r paths, else the built-in rules (run) or the config's path (watch,
+ * check). Prints every problem; returns false if there was any. */
+static bool load_all(const struct common *c, bool builtin_default, struct config *config,
+                     struct rule_set *rules) {
+        struct diags diags = {};
+        config_defaults(config);
+        config_load(config, c->config_path ? c->config_path : CONFIG_DEFAULT_PATH,
+                    c->config_path != NULL, &diags);
+        if (c->n_rule_paths > 0)
+                for (size_t i = 0; i < c->n_rule_paths; i++)
+                        rules_load_path(rules, c->rule_paths[i], &diags);
+        else if (builtin_default)
+                rules_load_default(rules, &diags);
+        else
+                rules_load_path(rules, config->rules, &diags);
+        diags_print(&diags, stderr);
+        bool ok = diags.n == 0;
+        diags_free(&diags);
+        return ok;
+}
+
+static const char *output_dir(const struct common *c, const struct config *config, const char *fallback) {
+        if (c->output)
+                return c->output;
+        const char *env = getenv("AUTODUMP_OUTPUT");
+        if (env && *env)
+                return env;
+        if (config->output)
+                return config->output;
+        return fallback;
+}
+
+static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
+        struct common c = {};
+        int i = parse_common(argc, argv, mode == MODE_RUN ? "+c:r:o:" : "+c:r:o:p:",
+                             LONG(OPT_DRY_RUN) | LONG(OPT_RECORD), &c);
+        if (i < 0)
+                return EXIT_USAGE;
+        if (mode == MODE_RUN && i >= argc)
+                return usage_error("%s", "run needs a command: autodump run [OPTIONS] -- COMMAND [ARG]...");
+        if (mode == MODE_WATCH && i < argc)
+                return usage_error("unexpected argument '%s'", argv[i]);
+        struct config config;
+        struct rule_set rules = {};
+        int ret = EXIT_USAGE;
+        if (!load_all(&c, mode == MODE_RUN, &config, &rules))
+                goto out;
+        if (rules.n == 0) {
+                fprintf(stderr, "autodump: no rules to watch with\n");
+                goto out;
+        }
+        struct watchdog_options o = {
+                .mode = mode, .rules = &rules, .config = &config, .dry_run = c.dry_run,
+                .output = output_dir(&c, &config, mode == MODE_RUN ? "./autodump-out" : "/var/lib/autodump"),
+                .proc_root = "/proc", .command = argv + i, .pids = c.pids, .n_pids = c.n_pids,
+        };
+        ret = watchdog_run(&o);
+out:
+        rule_set_free(&rules);
+        config_free(&config);
+        free(c.rule_paths);
+        free(c.pids);
+        return ret;
+}
+
+static int cmd_check(int argc, char **argv) {
+        struct common c = {};
+        int i = parse_common(argc, argv, "c:r:", 0, &c);
+        if (i < 0)
+                return EXIT_USAGE;
+        if (i < argc)
+                return usage_error("unexpected argument '%s'", argv[i]);
+        struct config config;
+        struct rule_set rules = {};
+        bool ok = load_all(&c, false, &config, &rules);
+        if (ok)
+                printf("%zu rule%s OK\n", rules.n, rules.n == 1 ? "" : "s");
+        rule_set_free(&rules);
+        config_free(&config);
+        free(c.rule_paths);
+        return ok ? 0 : 1;
+}
+
+static int parse_action_list(const char *list, struct action **ret, size_t *ret_n) {
+        _cleanup_free_ char *copy = strdup(list);
+        if (!copy)
+                return -ENOMEM;
+        struct action *acts = NULL;
+        size_t n = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                struct action a = {};
+                if (strcmp(tok, "core") == 0)
+                        a.kind = ACTION_CORE;
+                else if (strcmp(tok, "stacks") == 0)
+                        a.kind = ACTION_STACKS;
+                else {
+                        free(acts);
+                        usage_error("collect: unknown action '%s' (core, stacks)", tok);
+                        return -EINVAL;
+                }
+                struct action *m = realloc(acts, (n + 1) * sizeof *m);
+                if (!m) {
+                        free(acts);
+                        return -ENOMEM;
+                }
+                acts = m;
+                acts[n++] = a;
+        }
+        *ret = acts;
+        *ret_n = n;
+        return 0;
+}
+
+static int cmd_collect(int argc, char **argv) {
+        struct common c = {};
+        /* ACTIONS may come before or after the options. */
+        int i = parse_common(argc, argv, "c:o:", 0, &c);
+        if (i < 0)
+                return EXIT_USAGE;
+        if (argc - i != 2)
+                return usage_error("%s", "collect needs ACTION[,ACTION]... and one PID");
+        _cleanup_free_ struct action *actions = NULL;
+        size_t n_actions;
+        unsigned pid;
+        if (parse_action_list(argv[i], &actions, &n_actions) < 0)
+                return EXIT_USAGE;
+        if (parse_unsigned(argv[i + 1], &pid) < 0 || pid == 0)
+                return usage_error("'%s' is not a PID", argv[i + 1]);
+
+        struct config config;
+        struct diags diags = {};
+        config_defaults(&config);
+        config_load(&config, c.config_path ? c.config_path : CONFIG_DEFAULT_PATH, c.config_path != NULL, &diags);
+        diags_print(&diags, stderr);
+        int ret = 1;
+        struct proc_root proc = { .fd = -1 };
+        struct artifact a = { .dir_fd = -1 };
+        int pidfd = -1;
+        if (diags.n)
+                goto out;
+        if (proc_root_open("/proc", &proc) < 0)
+                goto out;
+        struct proc_stat st;
+        pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
+        if (pidfd < 0 || proc_read_stat(&proc, (pid_t) pid, &st) < 0) {
+                fprintf(stderr, "autodump: PID %u: no such process\n", pid);
+                goto out;
+        }
+        struct firing f = {
+                .rule = "manual", .actions = actions, .n_actions = n_actions, .metric = "",
+                .pid = (pid_t) pid, .starttime = st.starttime, .pidfd = pidfd,
+                .stopped_at_firing = st.state == 'T', .wall = now_usec(CLOCK_REALTIME),
+                .min_free_pct = config.min_free_pct,
+        };
+        memcpy(f.comm, st.comm, sizeof f.comm);
+        if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
+                             (pid_t) pid, &a) < 0)
+                goto out;
+        _cleanup_free_ char *path = NULL;
+        if (collector_run(&proc, &f, &a, &path) == 0) {
+                printf("%s\n", path);
+                ret = artifact_all_ok(path) ? 0 : 1;
+        }
+out:
+        if (pidfd >= 0)
+                close(pidfd);
+        artifact_done(&a);
+        proc_root_close(&proc);
+        diags_free(&diags);
+        config_free(&config);
+        return ret;
+}
+
+static int cmd_sample(int argc, char **argv) {
+        struct common c = { .interval = USEC_PER_SEC };
+        int i = parse_common(argc, argv, "i:n:", LONG(OPT_JSON) | LONG(OPT_RECORD) | LONG(OPT_CGROUP), &c);
+        if (i < 0)
+                return EXIT_USAGE;
+        if (i >= argc)
+                return usage_error("%s", "sample needs at least one PID");
+        for (; i < argc; i++)
+                if (add_pid(&c, argv[i]) < 0)
+                        return usage_error("'%s' is not a PID", argv[i]);
+        int r = sample_processes(c.pids, c.n_pids, c.interval, c.count, c.json);
+        free(c.pids);
+        return r;
+}
+
+static int cmd_list_or_show(int argc, char **argv, bool show) {
+        struct common c = {};
+        int i = parse_common(argc, argv, "c:o:", show ? 0 : LONG(OPT_JSON), &c);
+        if (i < 0)
+                return EXIT_USAGE;
+        if (show ? argc - i != 1 : i < argc)
+                return usage_error("%s", show ? "show needs one ID or DIR" : "list takes no arguments");
+        struct config config;
+        struct diags diags = {};
+        config_defaults(&config);
+        config_load(&config, c.config_path ? c.config_path : CONFIG_DEFAULT_PATH, c.config_path != NULL, &diags);
+        diags_print(&diags, stderr);
+        const char *out = output_dir(&c, &config,
+                                     access("./autodump-out", F_OK) == 0 ? "./autodump-out" : "/var/lib/autodump");
+        int r = diags.n ? 1 : show ? show_artifact(out, argv[i]) : list_artifacts(out, c.json);
+        diags_free(&diags);
+        config_free(&config);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        log_init("autodump");
+        if (argc < 2)
+                return usage_error("%s", "a subcommand is needed");
+        const char *cmd = argv[1];
+        if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+                fputs(usage_text, stdout);
+                return 0;
+        }
+        if (strcmp(cmd, "--version") == 0) {
+                printf("autodump %s\n", AUTODUMP_VERSION);
+                return 0;
+        }
+        argc--;
+        argv++;
+        if (strcmp(cmd, "run") == 0)
+                return cmd_run_or_watch(argc, argv, MODE_RUN);
+        if (strcmp(cmd, "watch") == 0)
+                return cmd_run_or_watch(argc, argv, MODE_WATCH);
+        if (strcmp(cmd, "check") == 0)
+                return cmd_check(argc, argv);
+        if (strcmp(cmd, "collect") == 0)
+                return cmd_collect(argc, argv);
+        if (strcmp(cmd, "sample") == 0)
+                return cmd_sample(argc, argv);
+        if (strcmp(cmd, "list") == 0)
+                return cmd_list_or_show(argc, argv, false);
+        if (strcmp(cmd, "show") == 0)
+                return cmd_list_or_show(argc, argv, true);
+        if (strcmp(cmd, "report") == 0 || strcmp(cmd, "replay") == 0)
+                return usage_error("'%s' is not supported yet by this version", cmd);
+        return usage_error("unknown subcommand '%s'", cmd);
+}

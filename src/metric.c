@@ -1,0 +1,47 @@
+#include "metric.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "util.h"
+
+static const struct metric_info metrics[_METRIC_MAX] = {
+        [METRIC_CPU] = { "cpu", METRIC_KIND_CORES, true, "one core" },
+        [METRIC_RSS] = { "rss", METRIC_KIND_BYTES, true, "the effective memory limit" },
+        [METRIC_VSIZE] = { "vsize", METRIC_KIND_BYTES, false, NULL },
+        [METRIC_THREADS] = { "threads", METRIC_KIND_COUNT, false, NULL },
+        [METRIC_FDS] = { "fds", METRIC_KIND_COUNT, true, "the RLIMIT_NOFILE soft limit" },
+};
+
+static const char *const names[] = { "cpu", "rss", "vsize", "threads", "fds", NULL };
+
+static const char *const planned[] = {
+        "cgroup.memory", "cgroup.memory_ws", "cgroup.oom_kills", "cgroup.cpu", "cgroup.pids",
+        "cgroup.throttled", "psi.cpu.some", "psi.memory.some", "psi.memory.full", "psi.io.some",
+        "psi.io.full", "go.goroutines", "go.heap_inuse", "jvm.threads", "jvm.heap_used",
+        "jvm.gc_time", "jvm.classes",
+};
+
+const struct metric_info *metric_info(enum metric m) {
+        return &metrics[m];
+}
+
+int metric_from_name(const char *name, enum metric *ret) {
+        for (int m = 0; m < _METRIC_MAX; m++)
+                if (strcmp(metrics[m].name, name) == 0) {
+                        *ret = (enum metric) m;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+bool metric_is_planned(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(planned); i++)
+                if (strcmp(planned[i], name) == 0)
+                        return true;
+        return false;
+}
+
+const char *const *metric_names(void) {
+        return names;
+}

@@ -1,0 +1,60 @@
+/* Reading processes from /proc. The root is injectable (a fixture tree in
+ * tests). The sampling hot path reads through fds kept open per process:
+ * one pread of /proc/PID/stat gives cpu, rss, vsize and threads. A kept-open
+ * /proc/PID fd stays bound to the process it was opened for, so a recycled
+ * PID reads as ESRCH, never as another process's numbers. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_stat {
+        pid_t pid;
+        char comm[16];
+        char state;
+        pid_t ppid;
+        uint64_t utime, stime;  /* clock ticks, all threads */
+        long num_threads;
+        uint64_t starttime;     /* clock ticks after boot: with pid, the identity */
+        uint64_t vsize;         /* bytes */
+        int64_t rss_pages;
+};
+
+/* Parses the text of /proc/PID/stat. The comm field may hold spaces and
+ * parentheses, so fields are found after the last ')'. */
+int proc_parse_stat(const char *buf, struct proc_stat *ret);
+
+struct proc_root {
+        int fd;                 /* dirfd of the proc root */
+        long clk_tck;
+        long page_size;
+};
+
+int proc_root_open(const char *path, struct proc_root *ret);
+void proc_root_close(struct proc_root *root);
+
+/* Reads and parses PID/stat under the root (for scans: open, read, close). */
+int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *ret);
+/* PID/cmdline with NULs turned to spaces; "" for kernel threads. */
+int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
+/* Real uid from PID/status. */
+int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret);
+
+/* The kept-open handle of one process. */
+struct proc_handle {
+        pid_t pid;
+        uint64_t starttime;
+        int dir_fd;
+        int stat_fd;
+        int fd_dir_fd;          /* PID/fd, opened on first use */
+};
+
+/* Opens PID and checks its start time is `starttime` (0: take what is
+ * found); -ESRCH when the process is gone or the PID was recycled. */
+int proc_handle_open(const struct proc_root *root, pid_t pid, uint64_t starttime,
+                     struct proc_handle *ret);
+void proc_handle_close(struct proc_handle *h);
+int proc_handle_stat(const struct proc_handle *h, struct proc_stat *ret);
+/* Open file descriptors; -EACCES without the right to look. */
+int proc_handle_count_fds(struct proc_handle *h, unsigned *ret);

@@ -1,0 +1,147 @@
+#include "ptrace.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+int ptrace_tracer_of(int proc_fd, pid_t pid, pid_t *ret) {
+        char path[64];
+        snprintf(path, sizeof path, "%d/status", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(proc_fd, path, 64 << 10, &text, NULL);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
+        const char *p = strstr(text, "\nTracerPid:");
+        if (!p)
+                return -EINVAL;
+        *ret = (pid_t) strtol(p + 11, NULL, 10);
+        return 0;
+}
+
+static bool have_thread(const struct stopped_process *sp, pid_t tid) {
+        for (size_t i = 0; i < sp->n; i++)
+                if (sp->threads[i].tid == tid)
+                        return true;
+        return false;
+}
+
+static int add_thread(struct stopped_process *sp, pid_t tid) {
+        if (sp->n == sp->cap) {
+                size_t cap = sp->cap ? sp->cap * 2 : 64;
+                struct stopped_thread *t = realloc(sp->threads, cap * sizeof *t);
+                if (!t)
+                        return -ENOMEM;
+                sp->threads = t;
+                sp->cap = cap;
+        }
+        sp->threads[sp->n++] = (struct stopped_thread) { .tid = tid };
+        return 0;
+}
+
+/* Waits for `tid` to report its interrupt stop. A signal that arrives first
+ * shows as a signal-delivery stop: the thread is stopped all the same, and
+ * the signal is kept to be handed back on detach so the target loses
+ * nothing. Returns -ESRCH if the thread exited instead. */
+static int wait_stopped(struct stopped_thread *t) {
+        for (;;) {
+                int status;
+                pid_t w = waitpid(t->tid, &status, __WALL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == ECHILD ? -ESRCH : negative_errno();
+                }
+                if (WIFEXITED(status) || WIFSIGNALED(status))
+                        return -ESRCH;
+                if (!WIFSTOPPED(status))
+                        continue;
+                int event = status >> 16;
+                if (event == 0 && WSTOPSIG(status) != SIGTRAP)
+                        t->pending_signal = WSTOPSIG(status);
+                return 0;
+        }
+}
+
+/* One pass: seize and interrupt every thread not yet held, then wait for
+ * all of them (interrupting all before waiting keeps the stop short on wide
+ * processes). Returns how many new threads were stopped. */
+static int stop_new_threads(int proc_fd, struct stopped_process *sp) {
+        char path[64];
+        snprintf(path, sizeof path, "%d/task", (int) sp->pid);
+        int fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return negative_errno();
+        }
+        size_t first_new = sp->n;
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                pid_t tid = (pid_t) strtol(de->d_name, NULL, 10);
+                if (tid <= 0 || have_thread(sp, tid))
+                        continue;
+                if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+                        if (errno == ESRCH)
+                                continue;       /* the thread exited meanwhile */
+                        r = errno == EPERM ? -EPERM : negative_errno();
+                        break;
+                }
+                if (sp->stop_started == 0)
+                        sp->stop_started = now_usec(CLOCK_MONOTONIC);
+                if ((r = add_thread(sp, tid)) < 0) {
+                        ptrace(PTRACE_DETACH, tid, NULL, NULL);
+                        break;
+                }
+                ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+        }
+        closedir(d);
+        /* Wait for every thread interrupted, even on error, so each is in a
+         * stop from which it can be detached. */
+        size_t kept = first_new;
+        for (size_t i = first_new; i < sp->n; i++)
+                if (wait_stopped(&sp->threads[i]) == 0)
+                        sp->threads[kept++] = sp->threads[i];
+        int added = (int) (kept - first_new);
+        sp->n = kept;
+        return r < 0 ? r : added;
+}
+
+int ptrace_stop_process(int proc_fd, pid_t pid, struct stopped_process *ret) {
+        pid_t tracer;
+        int r = ptrace_tracer_of(proc_fd, pid, &tracer);
+        if (r < 0)
+                return r;
+        if (tracer != 0)
+                return -EBUSY;
+        struct stopped_process sp = { .pid = pid };
+        /* A thread may be created between listing the tasks and stopping
+         * its creator; list again until a pass finds nothing new. */
+        do
+                r = stop_new_threads(proc_fd, &sp);
+        while (r > 0);
+        if (r == 0 && sp.n == 0)
+                r = -ESRCH;
+        if (r < 0) {
+                ptrace_resume_process(&sp);
+                return r;
+        }
+        *ret = sp;
+        return 0;
+}
+
+void ptrace_resume_process(struct stopped_process *sp) {
+        for (size_t i = 0; i < sp->n; i++)
+                ptrace(PTRACE_DETACH, sp->threads[i].tid, NULL,
+                       (void *) (long) sp->threads[i].pending_signal);
+        if (sp->stop_started)
+                sp->stopped_usec = now_usec(CLOCK_MONOTONIC) - sp->stop_started;
+        free(sp->threads);
+        sp->threads = NULL;
+        sp->n = sp->cap = 0;
+}

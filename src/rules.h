@@ -1,0 +1,74 @@
+/* Rule files: the schema of DESIGN.md, loaded from YAML into rule structs.
+ * Every problem is reported with its position, all in one pass. */
+#pragma once
+
+#include <regex.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "diag.h"
+#include "engine.h"
+#include "metric.h"
+#include "util.h"
+
+enum action_kind {
+        ACTION_CORE,
+        ACTION_STACKS,
+        ACTION_EXEC,
+        ACTION_SIGNAL,
+        _ACTION_MAX,
+};
+
+struct action {
+        enum action_kind kind;
+        char **argv;            /* exec: NULL-terminated, placeholders unexpanded */
+        usec_t timeout;         /* exec: 0 = the collection's own timeout */
+        int signo;              /* signal */
+};
+
+struct target_match {
+        bool any;               /* no `target` key: the default targets of the mode */
+        bool has_self, self;
+        bool has_pid;
+        pid_t pid;
+        char *comm;
+        char *cmdline;
+        regex_t cmdline_re;
+        bool has_user;
+        uid_t uid;
+};
+
+struct rule {
+        char *name;
+        char *file;
+        int line;
+        struct target_match target;
+        enum metric metric;
+        struct condition cond;
+        usec_t interval;
+        unsigned window;
+        struct action *actions;
+        size_t n_actions;
+};
+
+struct rule_set {
+        struct rule *rules;
+        size_t n;
+};
+
+/* Adds the rules of one YAML text to `set`. Returns -EINVAL when any
+ * diagnostic was added (the set then holds only the valid rules). */
+int rules_load_text(struct rule_set *set, const char *file, const char *text, size_t len,
+                    struct diags *diags);
+/* A file, or a directory's *.yaml / *.yml in name order. */
+int rules_load_path(struct rule_set *set, const char *path, struct diags *diags);
+/* The built-in rules/default.yaml. */
+int rules_load_default(struct rule_set *set, struct diags *diags);
+void rule_set_free(struct rule_set *set);
+
+/* Whether any rule uses `m`, so the sampler reads only what is needed. */
+bool rule_set_uses_metric(const struct rule_set *set, enum metric m);
+/* The greatest common divisor of all rule intervals: the sampling tick. */
+usec_t rule_set_tick(const struct rule_set *set);
+
+const char *action_kind_to_string(enum action_kind k);

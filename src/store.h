@@ -1,0 +1,40 @@
+/* The artifact store: one directory per firing,
+ * OUTPUT/<UTC YYYYmmddTHHMMSSZ>-<rule>-<comm>-<pid>/, mode 0700, files 0600.
+ * It is built under a hidden name (.NAME.partial) and renamed into place
+ * when complete, so a reader never sees half an artifact. */
+#pragma once
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct artifact {
+        char *output;           /* the output directory */
+        char *name;             /* the final directory name */
+        char *partial;          /* the hidden name it is built under */
+        int dir_fd;             /* of the partial directory, once created */
+};
+
+/* Chooses the names; creates nothing. */
+int artifact_prepare(const char *output, usec_t wall, const char *rule, const char *comm,
+                     pid_t pid, struct artifact *ret);
+/* Creates the output directory (if needed) and the partial directory. */
+int artifact_create(struct artifact *a);
+/* Creates a file in the artifact, mode 0600. */
+int artifact_open_file(struct artifact *a, const char *name, int *ret_fd);
+/* Replaces trigger.json atomically, so it is valid at every moment. */
+int artifact_write_json(int dir_fd, const char *name, json_t *doc);
+/* Renames the partial directory into place; *ret_path is the final path.
+ * If the name is taken (two firings in one second), a -2, -3… suffix. */
+int artifact_commit(struct artifact *a, char **ret_path);
+void artifact_done(struct artifact *a);
+
+/* Finishes an artifact whose collector died or timed out: marks actions
+ * still pending as failed with `reason`, and commits it. */
+int artifact_abandon(struct artifact *a, const char *reason, char **ret_path);
+
+/* Total bytes under a directory (files' allocated size). */
+int dir_disk_usage(int dir_fd, uint64_t *ret);
+/* Free space of the filesystem holding `path`, in % of its size. */
+int fs_free_pct(const char *path, double *ret);

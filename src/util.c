@@ -1,0 +1,67 @@
+#include "util.h"
+
+#include <fcntl.h>
+#include <string.h>
+
+void format_utc(usec_t t, bool compact, char *buf, size_t size) {
+        time_t secs = (time_t) (t / USEC_PER_SEC);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        if (compact)
+                strftime(buf, size, "%Y%m%dT%H%M%SZ", &tm);
+        else {
+                char base[32];
+                strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+                snprintf(buf, size, "%s.%03uZ", base, (unsigned) (t % USEC_PER_SEC / 1000));
+        }
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        size_t cap = 4096, len = 0;
+        _cleanup_free_ char *buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                if (len + 1 >= cap) {
+                        if (cap >= max)
+                                return -EFBIG;
+                        char *n = realloc(buf, cap * 2);
+                        if (!n)
+                                return -ENOMEM;
+                        buf = n;
+                        cap *= 2;
+                }
+                ssize_t r = read(fd, buf + len, cap - len - 1);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (r == 0)
+                        break;
+                len += (size_t) r;
+        }
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t w = write(fd, p, len);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += w;
+                len -= (size_t) w;
+        }
+        return 0;
+}
