@@ -5,6 +5,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "collector.h"
@@ -296,6 +297,7 @@ static int cmd_collect(int argc, char **argv) {
                              (pid_t) pid, &a) < 0)
                 goto out;
         _cleanup_free_ char *path = NULL;
+        umask(0077);    /* as in a forked collector: cores hold secrets */
         if (collector_run(&proc, &f, &a, &path) == 0) {
                 printf("%s\n", path);
                 ret = artifact_all_ok(path) ? 0 : 1;

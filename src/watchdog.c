@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
@@ -302,6 +303,9 @@ static void start_collection(struct watchdog *wd, struct target *tg, struct rule
                  * the kernel releases any thread it holds. */
                 setpgid(0, 0);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
+                /* Everything written, by us or by a tool such as gdb, is
+                 * for root's eyes only: cores hold the process's secrets. */
+                umask(0077);
                 sigset_t set = handled_set();
                 sigprocmask(SIG_UNBLOCK, &set, NULL);
                 close(wd->epoll_fd);
@@ -388,9 +392,12 @@ struct tick_ctx {
 static void sample_target(struct target *tg, void *userdata) {
         struct tick_ctx *t = userdata;
         struct watchdog *wd = t->wd;
+        /* Timer ticks jitter by a little: a rule whose time comes within
+         * half a tick counts as due now rather than a whole tick late. */
+        usec_t horizon = t->mono + wd->tick / 2;
         bool any_due = false, want_fds = false;
         for (size_t i = 0; i < tg->n_rules; i++)
-                if (tg->rules[i].next_due <= t->mono) {
+                if (tg->rules[i].next_due <= horizon) {
                         any_due = true;
                         want_fds |= tg->rules[i].rule->metric == METRIC_FDS;
                 }
@@ -406,9 +413,9 @@ static void sample_target(struct target *tg, void *userdata) {
         for (size_t i = 0; i < tg->n_rules; i++) {
                 struct rule_state *rs = &tg->rules[i];
                 const struct rule *rule = rs->rule;
-                if (rs->next_due > t->mono)
+                if (rs->next_due > horizon)
                         continue;
-                rs->next_due = rs->next_due + rule->interval > t->mono ? rs->next_due + rule->interval
+                rs->next_due = rs->next_due + rule->interval > horizon ? rs->next_due + rule->interval
                                                                         : t->mono + rule->interval;
                 double value;
                 if (sampler_value(&wd->proc, &raw, rule->metric, &rs->cpu, &value) < 0)

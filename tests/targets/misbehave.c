@@ -1,0 +1,154 @@
+/* misbehave: a process that misbehaves on cue, for autodump's tests.
+ *
+ *   misbehave MODE [after=SECONDS] [key=value]...
+ *
+ * idle                              sleep until killed
+ * leak    rate=MiB/s max=MiB        grow resident memory in leak_memory()
+ * spin                              burn one core in spin_hot()
+ * threads count=N                   start N threads in spawn_threads()
+ * fds     count=N                   open N file descriptors in open_fds()
+ * exit    code=N                    exit with status N
+ * signal  sig=N                     die of signal N
+ * sigwait                           print each signal received; exit 100+N on SIGTERM
+ * child   mode=MODE ...             run MODE in a child process; wait for it
+ *
+ * Every mode first waits `after` seconds (default 0), then misbehaves, then
+ * idles until killed. The functions named above stay on the stack while
+ * they run, so a core or a stack dump can be checked for them. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A value a test finds in a core dump: gdb prints it from leak_marker. */
+volatile unsigned long leak_marker = 0;
+static volatile char **leaked;
+static volatile size_t leaked_count;
+
+static const char *arg(int argc, char **argv, const char *key, const char *fallback) {
+        size_t n = strlen(key);
+        for (int i = 2; i < argc; i++)
+                if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=')
+                        return argv[i] + n + 1;
+        return fallback;
+}
+
+static void idle_forever(void) {
+        for (;;)
+                pause();
+}
+
+__attribute__((noinline)) static void leak_memory(double rate_mib, double max_mib) {
+        leak_marker = 0xfeedfacecafebeefUL;
+        size_t chunk = 1 << 20;
+        size_t chunks = (size_t) max_mib;
+        leaked = calloc(chunks, sizeof *leaked);
+        useconds_t pause_us = (useconds_t) (1e6 / rate_mib);
+        for (size_t i = 0; i < chunks; i++) {
+                char *p = malloc(chunk);
+                memset(p, (int) (i & 0xff) | 1, chunk);        /* touched: resident */
+                leaked[i] = p;
+                leaked_count = i + 1;
+                usleep(pause_us);
+        }
+        /* Stay in this frame so the leak shows on the stack. */
+        idle_forever();
+}
+
+__attribute__((noinline)) static void spin_hot(void) {
+        volatile unsigned long x = 0;
+        for (;;)
+                x++;
+}
+
+static void *thread_idle(void *unused) {
+        (void) unused;
+        idle_forever();
+        return NULL;
+}
+
+__attribute__((noinline)) static void spawn_threads(int count) {
+        for (int i = 0; i < count; i++) {
+                pthread_t t;
+                pthread_attr_t attr;
+                pthread_attr_init(&attr);
+                pthread_attr_setstacksize(&attr, 64 << 10);
+                if (pthread_create(&t, &attr, thread_idle, NULL) != 0) {
+                        perror("pthread_create");
+                        exit(1);
+                }
+        }
+        idle_forever();
+}
+
+__attribute__((noinline)) static void open_fds(int count) {
+        for (int i = 0; i < count; i++)
+                if (open("/dev/null", O_RDONLY) < 0) {
+                        perror("open");
+                        break;
+                }
+        idle_forever();
+}
+
+static void on_signal(int sig) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "got signal %d\n", sig);
+        (void) !write(STDOUT_FILENO, line, (size_t) n);
+        if (sig == SIGTERM)
+                _exit(100 + sig);
+}
+
+static int behave(const char *mode, int argc, char **argv) {
+        double after = atof(arg(argc, argv, "after", "0"));
+        if (after > 0)
+                usleep((useconds_t) (after * 1e6));
+        if (strcmp(mode, "idle") == 0)
+                idle_forever();
+        if (strcmp(mode, "leak") == 0)
+                leak_memory(atof(arg(argc, argv, "rate", "50")), atof(arg(argc, argv, "max", "512")));
+        if (strcmp(mode, "spin") == 0)
+                spin_hot();
+        if (strcmp(mode, "threads") == 0)
+                spawn_threads(atoi(arg(argc, argv, "count", "100")));
+        if (strcmp(mode, "fds") == 0)
+                open_fds(atoi(arg(argc, argv, "count", "1000")));
+        if (strcmp(mode, "exit") == 0)
+                exit(atoi(arg(argc, argv, "code", "0")));
+        if (strcmp(mode, "signal") == 0) {
+                int sig = atoi(arg(argc, argv, "sig", "9"));
+                signal(sig, SIG_DFL);
+                raise(sig);
+                return 1;
+        }
+        if (strcmp(mode, "sigwait") == 0) {
+                int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+                for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+                        signal(sigs[i], on_signal);
+                printf("ready\n");
+                fflush(stdout);
+                idle_forever();
+        }
+        if (strcmp(mode, "child") == 0) {
+                pid_t pid = fork();
+                if (pid == 0)
+                        return behave(arg(argc, argv, "mode", "idle"), argc, argv);
+                int status;
+                waitpid(pid, &status, 0);
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        fprintf(stderr, "misbehave: unknown mode '%s'\n", mode);
+        return 2;
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                fprintf(stderr, "usage: misbehave MODE [after=SECONDS] [key=value]...\n");
+                return 2;
+        }
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        return behave(argv[1], argc, argv);
+}

@@ -1,0 +1,206 @@
+/* Rule validation: every problem reported with its position, all in one
+ * pass, and valid rules loaded with the right numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "rules.h"
+
+struct loaded {
+        struct rule_set set;
+        struct diags diags;
+        int r;
+};
+
+static void load(struct loaded *l, const char *file, const char *text) {
+        l->r = rules_load_text(&l->set, file, text, strlen(text), &l->diags);
+}
+
+static void unload(struct loaded *l) {
+        rule_set_free(&l->set);
+        diags_free(&l->diags);
+}
+
+/* Asserts that some diagnostic sits at line:col and contains `needle`. */
+static void expect_diag(const struct loaded *l, int line, int col, const char *needle) {
+        for (size_t i = 0; i < l->diags.n; i++)
+                if (l->diags.items[i].line == line && l->diags.items[i].col == col &&
+                    strstr(l->diags.items[i].msg, needle))
+                        return;
+        diags_print(&l->diags, stderr);
+        fail_msg("no diagnostic at %d:%d containing '%s'", line, col, needle);
+}
+
+static void valid_rule(void **state) {
+        struct loaded l = {};
+        load(&l, "ok.yaml",
+             "defaults:\n"
+             "  interval: 500ms\n"
+             "  window: 20\n"
+             "rules:\n"
+             "  - name: rss-leak\n"
+             "    target: {comm: myapp, cmdline: 'java .*-jar billing', user: root}\n"
+             "    metric: rss\n"
+             "    when: {above: 1.5GiB, spike: 25%, min: 200MiB, for: 30s}\n"
+             "    actions:\n"
+             "      - core\n"
+             "      - stacks\n"
+             "      - exec: {argv: [/usr/bin/true, '{rule}', '{pid}'], timeout: 30s}\n"
+             "      - signal: SIGQUIT\n"
+             "    cooldown: 10m\n"
+             "    max: 0\n");
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n, 0);
+        assert_int_equal(l.set.n, 1);
+        const struct rule *r = &l.set.rules[0];
+        assert_string_equal(r->name, "rss-leak");
+        assert_int_equal(r->metric, METRIC_RSS);
+        assert_int_equal(r->interval, 500 * USEC_PER_MSEC);
+        assert_int_equal(r->window, 20);
+        assert_true(r->cond.above == 1.5 * 1073741824.0);
+        assert_false(r->cond.above_is_pct);
+        assert_true(r->cond.spike_pct == 25);
+        assert_true(r->cond.min == 200 * 1048576.0);
+        assert_int_equal(r->cond.for_duration, 30 * USEC_PER_SEC);
+        assert_int_equal(r->cond.cooldown, 600 * USEC_PER_SEC);
+        assert_int_equal(r->cond.max, 0);
+        assert_false(r->target.any);
+        assert_string_equal(r->target.comm, "myapp");
+        assert_true(r->target.has_user);
+        assert_int_equal(r->target.uid, 0);
+        assert_int_equal(r->n_actions, 4);
+        assert_int_equal(r->actions[2].kind, ACTION_EXEC);
+        assert_string_equal(r->actions[2].argv[1], "{rule}");
+        assert_null(r->actions[2].argv[3]);
+        assert_int_equal(r->actions[3].signo, 3);
+        unload(&l);
+}
+
+static void defaults_apply(void **state) {
+        struct loaded l = {};
+        load(&l, "d.yaml",
+             "rules:\n"
+             "  - name: t\n"
+             "    metric: threads\n"
+             "    when: {spike: 50%, for: 3}\n"
+             "    actions: [stacks]\n");
+        assert_int_equal(l.r, 0);
+        const struct rule *r = &l.set.rules[0];
+        assert_int_equal(r->interval, USEC_PER_SEC);
+        assert_int_equal(r->window, 10);
+        assert_int_equal(r->cond.cooldown, 300 * USEC_PER_SEC);
+        assert_int_equal(r->cond.max, 3);
+        assert_int_equal(r->cond.for_samples, 3);
+        assert_true(r->target.any);
+        unload(&l);
+}
+
+static void all_errors_in_one_pass(void **state) {
+        struct loaded l = {};
+        load(&l, "bad.yaml",
+             "defaults:\n"
+             "  intervall: 1s\n"                                       /* 2 */
+             "rules:\n"
+             "  - name: a\n"
+             "    metric: rss\n"
+             "    when: {above: 1.5GB}\n"
+             "    actions: [core]\n"
+             "  - name: b\n"
+             "    metric: rs\n"                                        /* 9 */
+             "    when: {above: 10, spkie: 10%}\n"                    /* 10 */
+             "    actions: [stack]\n"                                  /* 11 */
+             "  - name: c\n"
+             "    metric: vsize\n"
+             "    when: {above: 50%}\n"                                /* 14 */
+             "    actions: [core]\n"
+             "    cooldown: 10 minutes\n"                              /* 16 */
+             "  - name: a\n"                                           /* 17 */
+             "    metric: cpu\n"
+             "    when: {above: 90, above: 80}\n"                      /* 19 */
+             "    actions: [stacks]\n"
+             "  - name: e\n"
+             "    target: {cgroup: /system.slice}\n"                   /* 22 */
+             "    metric: cgroup.memory\n"                             /* 23 */
+             "    when: {above: 1GiB}\n"
+             "    actions: [profile]\n"                                /* 25 */
+             "  - name: f\n"
+             "    metric: rss\n"
+             "    when: {above: lots}\n"                               /* 28 */
+             "    actions: [{exec: {argv: [notify]}}]\n"               /* 29 */
+             "  - name: Bad Name\n"                                    /* 30 */
+             "    metric: fds\n"
+             "    when: {min: 10}\n"                                   /* 32 */
+             "    actions: core\n");                                   /* 33 */
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l, 2, 3, "unknown key 'intervall' in defaults (did you mean 'interval'?)");
+        expect_diag(&l, 10, 23, "unknown key 'spkie' in when (did you mean 'spike'?)");
+        expect_diag(&l, 9, 13, "unknown metric 'rs' (did you mean 'rss'?)");
+        expect_diag(&l, 11, 15, "unknown action 'stack' (did you mean 'stacks'?)");
+        expect_diag(&l, 14, 19, "metric 'vsize' has none");
+        expect_diag(&l, 16, 15, "is not a duration");
+        expect_diag(&l, 17, 11, "duplicate rule name 'a' (first at bad.yaml:4)");
+        expect_diag(&l, 19, 23, "duplicate key 'above' in when (first at line 19)");
+        expect_diag(&l, 22, 14, "'cgroup' in target is not supported yet");
+        expect_diag(&l, 23, 13, "metric 'cgroup.memory' has no source in this version yet");
+        expect_diag(&l, 25, 15, "action 'profile' is not supported yet");
+        expect_diag(&l, 28, 19, "'lots' is not a size");
+        expect_diag(&l, 29, 30, "argv[0] 'notify' must be an absolute path");
+        expect_diag(&l, 30, 11, "name 'Bad Name' may use only");
+        expect_diag(&l, 32, 11, "when needs 'above' or 'spike'");
+        expect_diag(&l, 33, 14, "actions must be a list, not a scalar");
+        /* the one valid rule is kept; the others are not */
+        assert_int_equal(l.set.n, 1);
+        assert_string_equal(l.set.rules[0].name, "a");
+        unload(&l);
+}
+
+static void duplicate_names_across_files(void **state) {
+        struct loaded l = {};
+        const char *text = "rules:\n  - name: x\n    metric: cpu\n    when: {above: 90%}\n    actions: [stacks]\n";
+        load(&l, "one.yaml", text);
+        assert_int_equal(l.r, 0);
+        assert_true(l.set.rules[0].cond.above == 90);   /* % of one core is the number */
+        load(&l, "two.yaml", text);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l, 2, 11, "duplicate rule name 'x' (first at one.yaml:2)");
+        unload(&l);
+}
+
+static void yaml_syntax_error_has_position(void **state) {
+        struct loaded l = {};
+        load(&l, "syntax.yaml", "rules:\n  - name: x\n    metric: [cpu\n");
+        assert_int_equal(l.r, -EINVAL);
+        assert_int_equal(l.diags.n, 1);
+        assert_string_equal(l.diags.items[0].file, "syntax.yaml");
+        assert_true(l.diags.items[0].line >= 3);
+        assert_non_null(strstr(l.diags.items[0].msg, "YAML syntax"));
+        unload(&l);
+}
+
+static void builtin_default_rules_are_valid(void **state) {
+        struct loaded l = {};
+        l.r = rules_load_default(&l.set, &l.diags);
+        diags_print(&l.diags, stderr);
+        assert_int_equal(l.r, 0);
+        assert_true(l.set.n >= 5);
+        assert_true(rule_set_uses_metric(&l.set, METRIC_RSS));
+        assert_true(rule_set_uses_metric(&l.set, METRIC_CPU));
+        assert_true(rule_set_uses_metric(&l.set, METRIC_THREADS));
+        assert_true(rule_set_uses_metric(&l.set, METRIC_FDS));
+        assert_int_equal(rule_set_tick(&l.set), USEC_PER_SEC);
+        unload(&l);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(valid_rule),
+                cmocka_unit_test(defaults_apply),
+                cmocka_unit_test(all_errors_in_one_pass),
+                cmocka_unit_test(duplicate_names_across_files),
+                cmocka_unit_test(yaml_syntax_error_has_position),
+                cmocka_unit_test(builtin_default_rules_are_valid),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
