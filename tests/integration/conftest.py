@@ -1,0 +1,146 @@
+"""Shared helpers for autodump's integration tests: real processes
+(tests/targets/misbehave), a real autodump binary, real artifacts."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+AUTODUMP = os.environ.get("AUTODUMP", str(Path(__file__).parents[2] / "build/src/autodump"))
+MISBEHAVE = os.environ.get("MISBEHAVE", str(Path(__file__).parents[2] / "build/tests/targets/misbehave"))
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def proc_state(pid):
+    """The state letter of /proc/PID/stat, or None if the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text[text.rindex(")") + 2]
+
+
+def children_of(pid):
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+class Autodump:
+    """autodump running in the background, its stderr kept in a file."""
+
+    def __init__(self, args, tmp_path, env=None):
+        self.log_path = tmp_path / f"autodump-{time.monotonic_ns()}.log"
+        self.log = open(self.log_path, "w")
+        full_env = dict(os.environ, **(env or {}))
+        self.proc = subprocess.Popen([AUTODUMP, *args], stdout=subprocess.PIPE, stderr=self.log,
+                                     env=full_env, text=True)
+
+    def text(self):
+        return self.log_path.read_text()
+
+    def wait_log(self, needle, timeout=20.0):
+        return wait_for(lambda: needle in self.text(), timeout, what=f"'{needle}' in log:\n{self.text()}")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=30.0):
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.log.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def autodump(tmp_path):
+    started = []
+
+    def start(*args, env=None):
+        a = Autodump([str(x) for x in args], tmp_path, env)
+        started.append(a)
+        return a
+
+    yield start
+    for a in started:
+        a.stop()
+
+
+@pytest.fixture
+def target():
+    """Starts misbehave processes; kills whatever is left at the end."""
+    started = []
+
+    def start(*args, **kwargs):
+        p = subprocess.Popen([MISBEHAVE, *[str(a) for a in args]], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, **kwargs)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.fixture
+def rules(tmp_path):
+    """Writes a rule file; returns its path."""
+    def write(text, name="rules.yaml"):
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+    return write
+
+
+def artifacts(output):
+    """Completed artifact directories (never the hidden partial ones)."""
+    output = Path(output)
+    if not output.exists():
+        return []
+    return sorted(p for p in output.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def trigger(artifact):
+    return json.loads((Path(artifact) / "trigger.json").read_text())
+
+
+def action(doc, name):
+    return next(a for a in doc["actions"] if a["action"] == name)
+
+
+def stack_threads(stacks_text):
+    """{tid: frames text} from a stacks.txt."""
+    threads = {}
+    current = None
+    for line in stacks_text.splitlines():
+        if line.startswith("thread "):
+            current = int(line.split()[1])
+            threads[current] = ""
+        elif current is not None:
+            threads[current] += line + "\n"
+    return threads

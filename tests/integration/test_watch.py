@@ -1,0 +1,138 @@
+"""`autodump watch`: -p PIDs, processes found by rule targets, clean exit on
+SIGTERM, and identity by (pid, start time) across PID reuse."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import AUTODUMP, MISBEHAVE, artifacts, trigger, wait_for
+
+THREADS_RULE = """
+defaults: {interval: 200ms, max: 1}
+rules:
+  - name: many-threads
+    metric: threads
+    when: {above: 10}
+    actions: [stacks]
+"""
+
+
+def test_watch_pid_fires_and_exits_on_sigterm(tmp_path, rules, autodump, target):
+    out = tmp_path / "out"
+    t = target("threads", "after=1", "count=20")
+    a = autodump("watch", "-r", rules(THREADS_RULE), "-o", out, "-p", t.pid)
+    a.wait_log("artifact written")
+    a.signal(signal.SIGTERM)
+    assert a.wait() == 0
+    doc = trigger(artifacts(out)[0])
+    assert doc["target"]["pid"] == t.pid
+    assert t.poll() is None, "the target must live on"
+
+
+def test_watch_finds_new_processes_by_comm_and_cmdline(tmp_path, rules, autodump, target):
+    out = tmp_path / "out"
+    r = rules("""
+defaults: {interval: 200ms, max: 1}
+rules:
+  - name: by-cmdline
+    target: {comm: misbehave, cmdline: 'threads .*count=2[0-9] tag=watch-by-cmdline'}
+    metric: threads
+    when: {above: 10}
+    actions: [stacks]
+""")
+    a = autodump("watch", "-r", r, "-o", out)
+    time.sleep(0.5)
+    other = target("threads", "count=30", "tag=watch-by-cmdline")   # comm matches, cmdline not
+    wanted = target("threads", "after=0.5", "count=25", "tag=watch-by-cmdline")
+    a.wait_log("artifact written")
+    a.signal(signal.SIGINT)
+    assert a.wait() == 0
+    found = artifacts(out)
+    assert len(found) == 1
+    assert trigger(found[0])["target"]["pid"] == wanted.pid
+    assert f"misbehave[{other.pid}]" not in a.text()
+
+
+def test_watch_exits_when_all_listed_pids_exit(tmp_path, rules, autodump, target):
+    t = target("idle")
+    a = autodump("watch", "-r", rules(THREADS_RULE), "-o", tmp_path / "out", "-p", t.pid)
+    a.wait_log(f"watching misbehave[{t.pid}]")
+    t.kill()
+    assert a.wait(10) == 0
+    assert f"stopped watching misbehave[{t.pid}]: exited" in a.text()
+
+
+def test_watch_nonexistent_pid(tmp_path, rules, autodump):
+    a = autodump("watch", "-r", rules(THREADS_RULE), "-o", tmp_path / "out", "-p", "4194303")
+    assert a.wait(10) == 1
+    assert "PID 4194303: no such process" in a.text()
+    assert "nothing to watch" in a.text()
+
+
+def spawn_with_pid(pid, args):
+    """Starts a process that gets PID `pid`, through ns_last_pid."""
+    for _ in range(50):
+        Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        p = subprocess.Popen(args)
+        if p.pid == pid:
+            return p
+        p.kill()
+        p.wait()
+    pytest.skip("could not get the PID back (busy machine)")
+
+
+def test_pid_reuse_is_a_new_target(tmp_path, rules, autodump, target):
+    """A process that reuses a watched PID starts with fresh rings: its
+    memory is never compared with the old process's mean."""
+    out = tmp_path / "out"
+    r = rules("""
+defaults: {interval: 200ms, window: 3}
+rules:
+  - name: rss-spike
+    target: {comm: misbehave}
+    metric: rss
+    when: {spike: 50%, min: 50MiB}
+    actions: [stacks]
+""")
+    a = autodump("watch", "-r", r, "-o", out)
+    old = target("idle")
+    a.wait_log(f"watching misbehave[{old.pid}]")
+    time.sleep(1.5)                             # the old process's window is full
+    pid = old.pid
+    old.kill()
+    old.wait()
+    a.wait_log(f"stopped watching misbehave[{pid}]")
+    new = spawn_with_pid(pid, [MISBEHAVE, "leak", "rate=2000", "max=200"])
+    try:
+        wait_for(lambda: a.text().count(f"watching misbehave[{pid}] with") == 2, 10,
+                 what="the new process to be watched")
+        time.sleep(2.5)                          # a warm-up and more at 200 MiB, flat
+        assert "fired" not in a.text(), a.text()
+        assert artifacts(out) == []
+    finally:
+        new.kill()
+        new.wait()
+
+
+def test_watch_pid_does_not_follow_a_reused_pid(tmp_path, rules, autodump, target):
+    """-p names a process, not a number: a new process on the same PID is
+    not watched, though it would fire the rule at once."""
+    t = target("idle")
+    other = target("idle")
+    a = autodump("watch", "-r", rules(THREADS_RULE), "-o", tmp_path / "out", "-p", t.pid, "-p", other.pid)
+    a.wait_log(f"watching misbehave[{other.pid}]")
+    pid = t.pid
+    t.kill()
+    t.wait()
+    a.wait_log(f"stopped watching misbehave[{pid}]")
+    new = spawn_with_pid(pid, [MISBEHAVE, "threads", "count=20"])
+    try:
+        time.sleep(1.5)
+        assert a.text().count(f"watching misbehave[{pid}] with") == 1
+        assert "fired" not in a.text()
+    finally:
+        new.kill()
+        new.wait()
