@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "suggest.h"
@@ -35,86 +37,136 @@ struct parse_state {
         int errors;
 };
 
-/* inih's reader callback: counting lines here gives each handler call the
- * line it is about. */
-static char *read_line(char *str, int num, void *stream) {
-        struct parse_state *ps = stream;
-        char *s = fgets(str, num, ps->file);
-        if (s)
-                ps->line++;
-        return s;
-}
-
-static void bad(struct parse_state *ps, const char *fmt, const char *a, const char *b) {
+static void __attribute__((format(printf, 2, 3)))
+bad(struct parse_state *ps, const char *fmt, ...) {
         char msg[512];
-        snprintf(msg, sizeof msg, fmt, a, b);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
         diags_add(ps->diags, ps->path, ps->line, 1, "%s", msg);
         ps->errors++;
 }
 
+enum value_kind { VALUE_PATH, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT };
+
+static const struct key {
+        const char *section, *name;
+        enum value_kind kind;
+        size_t offset;
+} keys[] = {
+        { "watch", "rules", VALUE_PATH, offsetof(struct config, rules) },
+        { "watch", "output", VALUE_PATH, offsetof(struct config, output) },
+        { "watch", "interval", VALUE_DURATION, offsetof(struct config, interval) },
+        { "storage", "max_total", VALUE_SIZE, offsetof(struct config, max_total) },
+        { "storage", "max_count", VALUE_COUNT, offsetof(struct config, max_count) },
+        { "storage", "min_free", VALUE_PERCENT, offsetof(struct config, min_free_pct) },
+        { "storage", "keep", VALUE_DURATION, offsetof(struct config, keep) },
+        { "collect", "timeout", VALUE_DURATION, offsetof(struct config, timeout) },
+        { "collect", "parallel", VALUE_POSITIVE, offsetof(struct config, parallel) },
+};
+
+static const char *const sections[] = { "watch", "storage", "collect", NULL };
+
+static const char *const expected[] = {
+        [VALUE_PATH] = "a path",
+        [VALUE_DURATION] = "a duration, such as 30s or 10m",
+        [VALUE_SIZE] = "a size, such as 20GiB",
+        [VALUE_COUNT] = "a whole number",
+        [VALUE_POSITIVE] = "a whole number ≥ 1",
+        [VALUE_PERCENT] = "a percentage, such as 10%",
+};
+
+static int set_value(struct config *c, const struct key *k, const char *value) {
+        void *field = (char *) c + k->offset;
+        double pct;
+        unsigned n;
+        int r;
+        switch (k->kind) {
+        case VALUE_PATH: {
+                char *copy = strdup(value);
+                if (!copy || !*copy) {
+                        free(copy);
+                        return -EINVAL;
+                }
+                free(*(char **) field);
+                *(char **) field = copy;
+                return 0;
+        }
+        case VALUE_DURATION:
+                return parse_duration(value, field);
+        case VALUE_SIZE:
+                return parse_size(value, field);
+        case VALUE_COUNT:
+        case VALUE_POSITIVE:
+                r = parse_unsigned(value, &n);
+                if (r < 0 || (k->kind == VALUE_POSITIVE && n == 0))
+                        return -EINVAL;
+                *(unsigned *) field = n;
+                return 0;
+        case VALUE_PERCENT:
+                r = is_percent(value) ? parse_percent(value, &pct) : -EINVAL;
+                if (r < 0 || pct > 100)
+                        return -EINVAL;
+                *(double *) field = pct;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static bool known_section(const char *name) {
+        for (const char *const *s = sections; *s; s++)
+                if (strcmp(*s, name) == 0)
+                        return true;
+        return false;
+}
+
+/* inih does not tell about a section with no keys, nor the line of
+ * anything: sections are checked here, as each line is read. */
+static char *read_line(char *str, int num, void *stream) {
+        struct parse_state *ps = stream;
+        char *s = fgets(str, num, ps->file);
+        if (!s)
+                return NULL;
+        ps->line++;
+        const char *p = s + strspn(s, " \t");
+        const char *close = *p == '[' ? strchr(p, ']') : NULL;
+        if (close) {
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int) (close - p - 1), p + 1);
+                const char *hint = known_section(name) ? NULL : suggest_near_miss(name, sections);
+                if (hint)
+                        bad(ps, "unknown section [%s] (did you mean [%s]?)", name, hint);
+                else if (!known_section(name))
+                        bad(ps, "unknown section [%s] (watch, storage, collect)", name);
+        }
+        return s;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value) {
         struct parse_state *ps = user;
-        struct config *c = ps->config;
-        double pct;
-        int r = 0;
-        if (strcmp(section, "watch") == 0) {
-                if (strcmp(name, "rules") == 0) {
-                        free(c->rules);
-                        c->rules = strdup(value);
-                } else if (strcmp(name, "output") == 0) {
-                        free(c->output);
-                        c->output = strdup(value);
-                } else if (strcmp(name, "interval") == 0)
-                        r = parse_duration(value, &c->interval);
-                else
-                        goto unknown_key;
-        } else if (strcmp(section, "storage") == 0) {
-                if (strcmp(name, "max_total") == 0)
-                        r = parse_size(value, &c->max_total);
-                else if (strcmp(name, "max_count") == 0)
-                        r = parse_unsigned(value, &c->max_count);
-                else if (strcmp(name, "min_free") == 0) {
-                        r = is_percent(value) ? parse_percent(value, &pct) : -EINVAL;
-                        if (r == 0 && pct > 100)
-                                r = -ERANGE;
-                        if (r == 0)
-                                c->min_free_pct = pct;
-                } else if (strcmp(name, "keep") == 0)
-                        r = parse_duration(value, &c->keep);
-                else
-                        goto unknown_key;
-        } else if (strcmp(section, "collect") == 0) {
-                if (strcmp(name, "timeout") == 0)
-                        r = parse_duration(value, &c->timeout);
-                else if (strcmp(name, "parallel") == 0) {
-                        r = parse_unsigned(value, &c->parallel);
-                        if (r == 0 && c->parallel == 0)
-                                r = -ERANGE;
-                } else
-                        goto unknown_key;
-        } else {
-                static const char *const sections[] = { "watch", "storage", "collect", NULL };
-                const char *hint = suggest_near_miss(section, sections);
-                if (hint)
-                        bad(ps, "unknown section [%s] (did you mean [%s]?)", section, hint);
-                else
-                        bad(ps, "unknown section [%s]%s", section, " (watch, storage, collect)");
+        if (!known_section(section)) {
+                if (!*section)
+                        bad(ps, "'%s' is outside any [section]", name);
+                return 1;       /* an unknown section was reported once, at its header */
+        }
+        const char *names[ELEMENTSOF(keys) + 1] = {};
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (strcmp(keys[i].section, section) != 0)
+                        continue;
+                names[n++] = keys[i].name;
+                if (strcmp(keys[i].name, name) != 0)
+                        continue;
+                if (set_value(ps->config, &keys[i], value) < 0)
+                        bad(ps, "%s: '%s' is not %s", name, value, expected[keys[i].kind]);
                 return 1;
         }
-        if (r < 0)
-                bad(ps, "%s: bad value '%s' (see autodump.conf's comments for the units)", name, value);
-        return 1;
-
-unknown_key:;
-        static const char *const all_keys[] = {
-                "rules", "output", "interval", "max_total", "max_count", "min_free", "keep",
-                "timeout", "parallel", NULL,
-        };
-        const char *hint = suggest_near_miss(name, all_keys);
+        const char *hint = suggest_near_miss(name, names);
         if (hint)
                 bad(ps, "unknown key '%s' (did you mean '%s'?)", name, hint);
         else
-                bad(ps, "unknown key '%s' in this section%s", name, "");
+                bad(ps, "unknown key '%s' in [%s]", name, section);
         return 1;
 }
 

@@ -22,7 +22,9 @@ static int split_number(const char *s, double *ret_value, const char **ret_unit)
         char *end;
         errno = 0;
         double v = strtod(s, &end);
-        if (end != p || errno == ERANGE || !isfinite(v))
+        if (end != p)
+                return -EINVAL;         /* strtod read more, as in "0x10" */
+        if (errno == ERANGE || !isfinite(v))
                 return -ERANGE;
         *ret_value = v;
         *ret_unit = p;

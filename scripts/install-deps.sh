@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs from Debian's archive whatever autodump needs to build and test
+# and is not installed yet. Debian 12; needs root (or sudo).
+set -eu
+packages="meson ninja-build pkg-config gcc libc6-dev libyaml-dev libinih-dev libdw-dev libelf-dev
+libjansson-dev libcmocka-dev gdb elfutils python3-pytest util-linux procps"
+missing=""
+for p in $packages; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,125 @@
+"""check, sample, list, show and the built-in rules, as a user types them."""
+import json
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import AUTODUMP, MISBEHAVE
+
+ROOT = Path(__file__).parents[2]
+
+
+def autodump(*args, **kwargs):
+    return subprocess.run([AUTODUMP, *[str(a) for a in args]], capture_output=True, text=True,
+                          timeout=60, **kwargs)
+
+
+def test_check_valid_directory_in_name_order(tmp_path):
+    d = tmp_path / "rules.d"
+    d.mkdir()
+    (d / "10-a.yaml").write_text("rules:\n  - name: a\n    metric: cpu\n    when: {above: 90}\n    actions: [stacks]\n")
+    (d / "20-b.yml").write_text("rules:\n  - name: b\n    metric: rss\n    when: {above: 1GiB}\n    actions: [core]\n")
+    (d / "README").write_text("not a rule file")
+    r = autodump("check", "-r", d)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "2 rules OK\n"
+
+
+def test_check_reports_every_problem_with_position(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n"
+                   "  - name: a\n"
+                   "    metric: cpu\n"
+                   "    whn: {above: 90}\n"
+                   "    actions: [stacks]\n"
+                   "  - name: b\n"
+                   "    metric: threads\n"
+                   "    when: {above: 10%}\n"
+                   "    actions: [stacks]\n")
+    r = autodump("check", "-r", bad)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        f"{bad}:4:5: unknown key 'whn' in a rule (did you mean 'when'?)",
+        f"{bad}:2:5: rule has no 'when'",
+        f"{bad}:8:19: above: a % needs a reference, and metric 'threads' has none; give a number",
+    ]
+
+
+def test_check_config_errors(tmp_path):
+    conf = tmp_path / "autodump.conf"
+    conf.write_text("[watch]\nrules = /nonexistent\n[storage]\nmax_totl = 1GiB\nmin_free = lots\n[colect]\n")
+    r = autodump("check", "-c", conf, "-r", ROOT / "rules/default.yaml")
+    assert r.returncode == 1
+    assert f"{conf}:4:1: unknown key 'max_totl' (did you mean 'max_total'?)" in r.stderr
+    assert f"{conf}:5:1: min_free: 'lots' is not a percentage, such as 10%" in r.stderr
+    assert f"{conf}:6:1: unknown section [colect] (did you mean [collect]?)" in r.stderr
+
+
+def test_check_usage_and_missing_file(tmp_path):
+    assert autodump("check", "extra").returncode == 2
+    r = autodump("check", "-r", tmp_path / "missing.yaml")
+    assert r.returncode == 1
+    assert f"{tmp_path}/missing.yaml:1:1: cannot read: No such file or directory" in r.stderr
+
+
+def test_shipped_rules_match_the_built_in_ones():
+    r = autodump("check", "-r", ROOT / "rules/default.yaml")
+    assert r.returncode == 0 and r.stdout == "5 rules OK\n", r.stderr
+
+
+def test_sample_json_shows_what_rules_see():
+    t = subprocess.Popen([MISBEHAVE, "threads", "count=7"])
+    try:
+        time.sleep(0.3)
+        r = autodump("sample", "-i", "200ms", "-n", "2", "--json", t.pid)
+        assert r.returncode == 0, r.stderr
+        lines = [json.loads(l) for l in r.stdout.splitlines()]
+        assert len(lines) == 2
+        s = lines[-1]
+        assert s["pid"] == t.pid and s["comm"] == "misbehave"
+        assert s["threads"] == 8
+        assert s["fds"] >= 3
+        assert 0 < s["rss"] < s["vsize"]
+        assert 0 <= s["cpu"] < 50
+    finally:
+        t.kill()
+        t.wait()
+
+
+def test_sample_text_and_errors():
+    t = subprocess.Popen([MISBEHAVE, "spin"])
+    try:
+        r = autodump("sample", "-i", "500ms", "-n", "1", t.pid)
+        header, row = r.stdout.splitlines()
+        assert header.split() == ["time", "pid", "comm", "cpu", "rss", "vsize", "threads", "fds"]
+        cpu = float(row.split()[3].rstrip("%"))
+        assert cpu > 50, row            # a spinning process, measured over the interval
+    finally:
+        t.kill()
+        t.wait()
+    r = autodump("sample", "-n", "1", "4194303")
+    assert r.returncode == 1 and "PID 4194303: no such process" in r.stderr
+    assert autodump("sample", "-i", "soon", "1").returncode == 2
+
+
+def test_list_and_show(tmp_path):
+    t = subprocess.Popen([MISBEHAVE, "idle"])
+    try:
+        time.sleep(0.2)
+        r = autodump("collect", "stacks", "-o", tmp_path, t.pid)
+        assert r.returncode == 0, r.stderr
+    finally:
+        t.kill()
+        t.wait()
+    art = Path(r.stdout.strip())
+    listed = json.loads(autodump("list", "-o", tmp_path, "--json").stdout)
+    assert [(x["id"], x["rule"], x["pid"], x["status"]) for x in listed] == [(art.name, "manual", t.pid, "ok")]
+    shown = autodump("show", art).stdout
+    assert f"target: misbehave[{t.pid}]" in shown and "stacks   ok" in shown
+
+
+def test_help_and_version():
+    r = autodump("--help")
+    assert r.returncode == 0 and "autodump run" in r.stdout and "autodump watch" in r.stdout
+    r = autodump("--version")
+    assert r.returncode == 0 and r.stdout.startswith("autodump ")

@@ -1,0 +1,186 @@
+"""Bad situations: each gives a clear reason in trigger.json (or on stderr),
+the target is never left stopped, and the watchdog keeps watching."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from conftest import (AUTODUMP, MISBEHAVE, action, artifacts, children_of, proc_state, trigger,
+                      wait_for)
+
+
+def collect(*args, env=None, **kwargs):
+    return subprocess.run([AUTODUMP, "collect", *[str(a) for a in args]], capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ, **(env or {})), **kwargs)
+
+
+def test_manual_collect_writes_the_same_layout(tmp_path, target):
+    t = target("threads", "count=5")
+    time.sleep(0.3)
+    r = collect("stacks,core", "-o", tmp_path / "out", t.pid)
+    assert r.returncode == 0, r.stderr
+    art = Path(r.stdout.strip())
+    assert art.parent == tmp_path / "out" and art.name.endswith(f"-manual-misbehave-{t.pid}")
+    doc = trigger(art)
+    assert doc["manual"] is True and doc["rule"] == "manual"
+    assert [a["status"] for a in doc["actions"]] == ["ok", "ok"]
+    assert len([l for l in (art / "stacks.txt").read_text().splitlines() if l.startswith("thread ")]) == 6
+    assert proc_state(t.pid) in ("S", "R")
+
+
+def test_collect_nonexistent_pid(tmp_path):
+    r = collect("stacks", "-o", tmp_path / "out", 4194303)
+    assert r.returncode == 1
+    assert "PID 4194303: no such process" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_gdb_missing_fails_the_core_only(tmp_path, target):
+    t = target("idle")
+    time.sleep(0.2)
+    r = collect("core,stacks", "-o", tmp_path / "out", t.pid, env={"PATH": "/nonexistent"})
+    assert r.returncode == 1
+    doc = trigger(Path(r.stdout.strip()))
+    core, stacks = action(doc, "core"), action(doc, "stacks")
+    assert core["status"] == "failed"
+    assert core["error"] == "gdb not found in PATH; install it (apt-get install gdb)"
+    assert stacks["status"] == "ok"
+
+
+def test_already_traced_is_skipped(tmp_path, target):
+    t = target("idle")
+    time.sleep(0.2)
+    gdb = subprocess.Popen(["gdb", "--nx", "--batch", "-p", str(t.pid), "-ex", "shell sleep 30"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: "TracerPid:\t0" not in Path(f"/proc/{t.pid}/status").read_text(),
+                 what="gdb to attach")
+        r = collect("stacks,core", "-o", tmp_path / "out", t.pid)
+        doc = trigger(Path(r.stdout.strip()))
+        for name in ("stacks", "core"):
+            a = action(doc, name)
+            assert a["status"] == "skipped", a
+            assert a["error"].startswith("process is already traced by PID "), a
+    finally:
+        gdb.kill()
+        gdb.wait()
+
+
+def test_ptrace_refused_without_privilege(target):
+    t = target("idle")
+    # pytest's own tmp_path is private to root: the unprivileged run needs
+    # a directory it can reach and write.
+    out = Path(tempfile.mkdtemp(prefix="autodump-nobody-"))
+    out.chmod(0o777)
+    time.sleep(0.2)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        AUTODUMP, "collect", "stacks", "-o", str(out), str(t.pid)],
+                       capture_output=True, text=True, timeout=60)
+    try:
+        assert r.returncode == 1, r.stderr
+        doc = trigger(Path(r.stdout.strip()))
+        stacks = action(doc, "stacks")
+        assert stacks["status"] == "failed"
+        assert stacks["error"].startswith("ptrace refused: not permitted"), stacks
+    finally:
+        shutil.rmtree(out)
+
+
+def test_unwritable_output_keeps_watching(tmp_path, rules, autodump):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    r = rules("defaults: {interval: 200ms, cooldown: 500ms, max: 3}\nrules:\n"
+              "  - name: many-threads\n    metric: threads\n    when: {above: 10}\n    actions: [stacks]\n")
+    a = autodump("run", "-r", r, "-o", blocker / "out", "--", MISBEHAVE, "threads", "count=20")
+    wait_for(lambda: a.text().count("cannot create artifact directory") >= 2, 20, what=a.text())
+    assert "Not a directory" in a.text()
+    assert a.proc.poll() is None, "the watchdog must keep running"
+
+
+def gcore_of(collector_pid):
+    kids = children_of(collector_pid)
+    return next((k for k in kids if "gdb" in Path(f"/proc/{k}/comm").read_text()), None)
+
+
+def test_killed_collector_leaves_target_running(tmp_path, rules, autodump, target):
+    """SIGKILL the collector while gdb holds the target: the watchdog records
+    the failure and makes sure the target is not left in state T."""
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: big\n    metric: rss\n    when: {above: 400MiB}\n    actions: [core]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=4000", "max=1024")
+    a.wait_log("rule big fired")
+    cmd = children_of(a.proc.pid)
+    collector = wait_for(lambda: next((c for c in children_of(a.proc.pid)
+                                       if Path(f"/proc/{c}/comm").read_text().strip() == "autodump"), None),
+                         what="the collector")
+    wait_for(lambda: gcore_of(collector), what="gdb to start")
+    target_pid = trigger(next(out.glob(".*.partial")))["target"]["pid"]
+    wait_for(lambda: proc_state(target_pid) in ("t", "T"), what="gdb to stop the target")
+    os.kill(collector, signal.SIGKILL)
+    a.wait_log("collector died of signal 9")
+    wait_for(lambda: proc_state(target_pid) in ("S", "R"), 5, what="the target to run again")
+    time.sleep(0.5)
+    assert proc_state(target_pid) in ("S", "R")
+    found = artifacts(out)
+    assert len(found) == 1
+    doc = trigger(found[0])
+    core = action(doc, "core")
+    assert core["status"] == "failed"
+    assert core["error"] == "collector died of signal 9 (Killed)"
+    assert doc["complete"] is False
+    assert not list(out.glob(".*"))
+    assert a.proc.poll() is None and cmd
+
+
+def test_target_exiting_mid_capture(tmp_path, rules, autodump):
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: big\n    metric: rss\n    when: {above: 400MiB}\n    actions: [core, stacks]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=4000", "max=1024")
+    a.wait_log("rule big fired")
+    target_pid = wait_for(lambda: next((trigger(p)["target"]["pid"] for p in out.glob(".*.partial")
+                                        if (p / "trigger.json").exists()), None), what="partial artifact")
+    wait_for(lambda: proc_state(target_pid) in ("t", "T"), what="gdb to stop the target")
+    os.kill(target_pid, signal.SIGKILL)
+    a.wait_log("artifact written")
+    assert a.wait(30) == 128 + 9
+    doc = trigger(artifacts(out)[0])
+    core, stacks = action(doc, "core"), action(doc, "stacks")
+    assert core["status"] == "failed" and core["error"] == "process exited during the capture", core
+    assert "core" not in core["files"] and not (artifacts(out)[0] / "core").exists()
+    assert stacks["status"] == "failed", stacks
+    assert doc["complete"] is True
+
+
+def test_collection_timeout_is_recorded(tmp_path, rules, autodump):
+    out = tmp_path / "out"
+    conf = tmp_path / "autodump.conf"
+    conf.write_text("[collect]\ntimeout = 1s\n")
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: slow\n    metric: threads\n    when: {above: 0}\n"
+              "    actions: [stacks, {exec: {argv: [/bin/sleep, '60']}}]\n")
+    a = autodump("run", "-c", conf, "-r", r, "-o", out, "--", MISBEHAVE, "idle")
+    a.wait_log("collection timed out after 1s and was killed", timeout=15)
+    doc = trigger(artifacts(out)[0])
+    assert action(doc, "stacks")["status"] == "ok"
+    ex = action(doc, "exec")
+    assert ex["status"] == "failed" and ex["error"] == "collection timed out after 1s and was killed"
+    assert not [p for p in Path("/proc").glob("[0-9]*")
+                if p.joinpath("cmdline").exists() and b"/bin/sleep\x0060" in p.joinpath("cmdline").read_bytes()]
+
+
+def test_min_free_skips_captures(tmp_path, rules, autodump):
+    out = tmp_path / "out"
+    conf = tmp_path / "autodump.conf"
+    conf.write_text("[storage]\nmin_free = 100%\n")
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: t\n    metric: threads\n    when: {above: 0}\n    actions: [core]\n")
+    a = autodump("run", "-c", conf, "-r", r, "-o", out, "--", MISBEHAVE, "idle")
+    a.wait_log("artifact written")
+    core = action(trigger(artifacts(out)[0]), "core")
+    assert core["status"] == "skipped"
+    assert "below min_free 100%" in core["error"]
