@@ -143,8 +143,10 @@ struct scanned {
         bool known;
 };
 
-static int cmp_scanned(const void *a, const void *b) {
-        pid_t x = ((const struct scanned *) a)->pid, y = ((const struct scanned *) b)->pid;
+/* Orders struct scanned and struct seen, whose first member is the pid; a
+ * bsearch key is a bare pid_t. */
+static int cmp_pid(const void *a, const void *b) {
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
         return (x > y) - (x < y);
 }
 
@@ -157,8 +159,7 @@ static bool in_tree(const struct watchdog *wd, const struct scanned *all, size_t
                         return true;
                 if (is_collector(wd, pid))
                         return false;
-                struct scanned key = { .pid = pid };
-                const struct scanned *s = bsearch(&key, all, n, sizeof *all, cmp_scanned);
+                const struct scanned *s = bsearch(&pid, all, n, sizeof *all, cmp_pid);
                 if (!s)
                         return false;
                 if (s->ppid == self)
@@ -169,8 +170,9 @@ static bool in_tree(const struct watchdog *wd, const struct scanned *all, size_t
 }
 
 static bool seen_before(const struct watchdog *wd, const struct scanned *s) {
-        struct seen key = { .pid = s->pid };
-        const struct seen *old = bsearch(&key, wd->seen, wd->n_seen, sizeof *wd->seen, cmp_scanned);
+        if (wd->n_seen == 0)
+                return false;
+        const struct seen *old = bsearch(&s->pid, wd->seen, wd->n_seen, sizeof *wd->seen, cmp_pid);
         return old && old->starttime == s->starttime && strcmp(old->comm, s->comm) == 0;
 }
 
@@ -213,7 +215,7 @@ static int list_processes(struct watchdog *wd, struct scanned **ret, size_t *ret
         closedir(d);
         if (!all)
                 return -ENOMEM;
-        qsort(all, n, sizeof *all, cmp_scanned);
+        qsort(all, n, sizeof *all, cmp_pid);
         *ret = all;
         *ret_n = n;
         return 0;

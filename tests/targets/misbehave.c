@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A value a test finds in a core dump: gdb prints it from leak_marker. */
@@ -35,6 +36,14 @@ static const char *arg(int argc, char **argv, const char *key, const char *fallb
                 if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=')
                         return argv[i] + n + 1;
         return fallback;
+}
+
+/* Tells when the misbehaviour is complete, for latency measurements. */
+static void announce(const char *what) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        printf("%s at %ld.%09ld\n", what, (long) ts.tv_sec, ts.tv_nsec);
+        fflush(stdout);
 }
 
 static void idle_forever(void) {
@@ -82,6 +91,7 @@ __attribute__((noinline)) static void spawn_threads(int count) {
                         exit(1);
                 }
         }
+        announce("threads started");
         idle_forever();
 }
 
