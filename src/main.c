@@ -276,6 +276,7 @@ static int cmd_collect(int argc, char **argv) {
         struct proc_root proc = { .fd = -1 };
         struct artifact a = { .dir_fd = -1 };
         int pidfd = -1;
+        _cleanup_free_ char *path = NULL;       /* before any goto: it is freed at every exit */
         if (diags.n)
                 goto out;
         if (proc_root_open("/proc", &proc) < 0)
@@ -296,7 +297,6 @@ static int cmd_collect(int argc, char **argv) {
         if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
                              (pid_t) pid, &a) < 0)
                 goto out;
-        _cleanup_free_ char *path = NULL;
         umask(0077);    /* as in a forked collector: cores hold secrets */
         if (collector_run(&proc, &f, &a, &path) == 0) {
                 printf("%s\n", path);

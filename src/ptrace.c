@@ -71,16 +71,11 @@ static int wait_stopped(struct stopped_thread *t) {
 static int stop_new_threads(int proc_fd, struct stopped_process *sp) {
         char path[64];
         snprintf(path, sizeof path, "%d/task", (int) sp->pid);
-        int fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? -ESRCH : negative_errno();
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return negative_errno();
-        }
+        DIR *d;
+        int r = opendir_at(proc_fd, path, &d);
+        if (r < 0)
+                return r == -ENOENT ? -ESRCH : r;
         size_t first_new = sp->n;
-        int r = 0;
         struct dirent *de;
         while ((de = readdir(d))) {
                 pid_t tid = (pid_t) strtol(de->d_name, NULL, 10);

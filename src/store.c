@@ -163,14 +163,10 @@ int artifact_abandon(struct artifact *a, const char *reason, char **ret_path) {
 }
 
 int dir_disk_usage(int dir_fd, uint64_t *ret) {
-        int fd = dup(dir_fd);
-        if (fd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return negative_errno();
-        }
+        DIR *d;
+        int r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return r;
         uint64_t total = 0;
         struct dirent *de;
         while ((de = readdir(d))) {

@@ -65,3 +65,17 @@ int write_all(int fd, const void *buf, size_t len) {
         }
         return 0;
 }
+
+int opendir_at(int dirfd, const char *path, DIR **ret) {
+        int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}

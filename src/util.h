@@ -46,5 +46,9 @@ void format_utc(usec_t t, bool compact, char *buf, size_t size);
 /* Reads a whole small file (below `max` bytes) at dirfd/path; NUL-terminated. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
 
+/* Opens the directory at dirfd/path ("." for dirfd itself, with its own
+ * read position) as a DIR stream. */
+int opendir_at(int dirfd, const char *path, DIR **ret);
+
 /* Writes all of `buf` or fails with -errno. */
 int write_all(int fd, const void *buf, size_t len);

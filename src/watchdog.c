@@ -182,14 +182,10 @@ static void remember_seen(struct seen *slot, const struct scanned *s) {
 }
 
 static int list_processes(struct watchdog *wd, struct scanned **ret, size_t *ret_n) {
-        int fd = openat(wd->proc.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return negative_errno();
-        }
+        DIR *d;
+        int r = opendir_at(wd->proc.fd, ".", &d);
+        if (r < 0)
+                return r;
         size_t n = 0, cap = 256;
         struct scanned *all = malloc(cap * sizeof *all);
         struct dirent *de;

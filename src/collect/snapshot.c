@@ -19,13 +19,10 @@ static int copy_proc_file(int src_dir, int dst_dir, const char *name) {
 }
 
 static int write_fd_list(int src_dir, int dst_dir) {
-        _cleanup_close_ int fd_dir = openat(src_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd_dir < 0)
-                return negative_errno();
-        _cleanup_closedir_ DIR *d = fdopendir(fd_dir);
-        if (!d)
-                return negative_errno();
-        TAKE_FD(fd_dir);
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = opendir_at(src_dir, "fd", &d);
+        if (r < 0)
+                return r;
         int out = openat(dst_dir, "fds", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (out < 0)
                 return negative_errno();
