@@ -36,8 +36,9 @@ def rss_kib(pid):
 def rules_file(tmp, interval, fds, extra=""):
     metrics = ["cpu", "rss", "threads"] + (["fds"] if fds else [])
     text = f"defaults: {{interval: {interval}}}\nrules:\n"
+    never = {"cpu": "100000", "rss": "1000TiB", "threads": "10000000", "fds": "10000000"}
     for m in metrics:
-        text += f"  - name: never-{m}\n    metric: {m}\n    when: {{above: 1e15}}\n    actions: [stacks]\n"
+        text += f"  - name: never-{m}\n    metric: {m}\n    when: {{above: {never[m]}}}\n    actions: [stacks]\n"
     path = Path(tmp) / f"rules-{interval}-{fds}.yaml"
     path.write_text(text + extra)
     return path
@@ -48,6 +49,8 @@ def sampling(tmp, pids, interval, fds):
                           *sum((["-p", str(p)] for p in pids), [])],
                          stderr=subprocess.DEVNULL)
     time.sleep(1.5)                             # start-up: opening every target
+    if a.poll() is not None:
+        raise SystemExit(f"autodump watch exited with {a.returncode}")
     c0, t0 = cpu_ns(a.pid), time.monotonic()
     time.sleep(SECONDS)
     c1, t1 = cpu_ns(a.pid), time.monotonic()
@@ -75,7 +78,7 @@ def latency(tmp, interval, runs=5):
         deadline = time.monotonic() + 10
         logs = []
         while not logs and time.monotonic() < deadline:
-            logs = list(out.glob("*/exec-1.log"))
+            logs = [l for l in out.glob("*/exec-1.log") if not l.parent.name.startswith(".")]
             time.sleep(0.05)
         p.terminate()
         p.wait()
