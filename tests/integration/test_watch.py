@@ -136,3 +136,24 @@ def test_watch_pid_does_not_follow_a_reused_pid(tmp_path, rules, autodump, targe
     finally:
         new.kill()
         new.wait()
+
+
+def test_sigterm_waits_for_the_running_collection(tmp_path, rules, autodump, target):
+    out = tmp_path / "out"
+    r = rules("""
+defaults: {interval: 200ms, max: 1}
+rules:
+  - name: slow
+    metric: threads
+    when: {above: 0}
+    actions: [{exec: {argv: [/bin/sleep, '2']}}, stacks]
+""")
+    t = target("idle")
+    a = autodump("watch", "-r", r, "-o", out, "-p", t.pid)
+    a.wait_log("rule slow fired")
+    a.signal(signal.SIGTERM)
+    assert a.wait(30) == 0
+    assert "finishing 1 running collection(s), then exiting" in a.text()
+    found = artifacts(out)
+    assert len(found) == 1
+    assert [x["status"] for x in trigger(found[0])["actions"]] == ["ok", "ok"]
