@@ -7,8 +7,12 @@
 
 typedef int (*action_fn)(struct collect_ctx *, const struct action *, struct action_result *);
 
+static int collect_core(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+        return a->core_via_gcore ? collect_core_gcore(ctx, a, res) : collect_core_native(ctx, a, res);
+}
+
 static const action_fn action_fns[_ACTION_MAX] = {
-        [ACTION_CORE] = collect_core_gcore,
+        [ACTION_CORE] = collect_core,
         [ACTION_STACKS] = collect_stacks,
         [ACTION_EXEC] = collect_exec,
         [ACTION_SIGNAL] = collect_signal,
@@ -52,7 +56,7 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
                 .proc = proc, .pid = f->pid, .starttime = f->starttime, .pidfd = f->pidfd,
                 .stopped_at_firing = f->stopped_at_firing, .artifact = a, .build_dir = build_dir,
                 .final_dir = final_dir, .rule = f->rule, .metric = f->metric,
-                .value = f->decision ? f->decision->value : 0,
+                .value = f->decision ? f->decision->value : 0, .min_free_pct = f->min_free_pct,
         };
         memcpy(ctx.comm, f->comm, sizeof ctx.comm);
 

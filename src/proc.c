@@ -33,6 +33,10 @@ int proc_parse_stat(const char *buf, struct proc_stat *ret) {
                 char *end;
                 switch (field) {
                 case 4: st.ppid = (pid_t) strtol(p, &end, 10); break;
+                case 5: st.pgrp = (pid_t) strtol(p, &end, 10); break;
+                case 6: st.session = (pid_t) strtol(p, &end, 10); break;
+                case 9: st.flags = (unsigned) strtoul(p, &end, 10); break;
+                case 19: st.nice = strtol(p, &end, 10); break;
                 case 14: st.utime = strtoull(p, &end, 10); break;
                 case 15: st.stime = strtoull(p, &end, 10); break;
                 case 20: st.num_threads = strtol(p, &end, 10); break;

@@ -13,7 +13,9 @@ struct proc_stat {
         pid_t pid;
         char comm[16];
         char state;
-        pid_t ppid;
+        pid_t ppid, pgrp, session;
+        unsigned flags;         /* PF_* */
+        long nice;
         uint64_t utime, stime;  /* clock ticks, all threads */
         long num_threads;
         uint64_t starttime;     /* clock ticks after boot: with pid, the identity */

@@ -112,6 +112,10 @@ int ptrace_stop_process(int proc_fd, pid_t pid, struct stopped_process *ret) {
         int r = ptrace_tracer_of(proc_fd, pid, &tracer);
         if (r < 0)
                 return r;
+        /* Traced by ourselves: a thread we held died and is not reaped
+         * yet, so the process is on its way out. */
+        if (tracer == getpid())
+                return -ESRCH;
         if (tracer != 0)
                 return -EBUSY;
         struct stopped_process sp = { .pid = pid };

@@ -331,6 +331,43 @@ static void parse_exec(struct ctx *c, const struct ynode *n, struct action *a) {
                 get_duration(c, t, "timeout", &a->timeout);
 }
 
+static bool is_null(const struct ynode *n) {
+        return n->type == YNODE_SCALAR && !n->quoted && (!*n->scalar || strcmp(n->scalar, "null") == 0);
+}
+
+static void parse_core(struct ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "via", "compress", "filter", NULL };
+        if (!want(c, n, YNODE_MAP, "core"))
+                return;
+        check_keys(c, n, "core", keys, NULL);
+        const struct ynode *v;
+        if ((v = map_get(n, "via")) && want(c, v, YNODE_SCALAR, "via")) {
+                if (strcmp(v->scalar, "gcore") == 0)
+                        a->core_via_gcore = true;
+                else if (strcmp(v->scalar, "native") != 0)
+                        err(c, v, "via: '%s' is neither native nor gcore", v->scalar);
+        }
+        if ((v = map_get(n, "compress")) && want(c, v, YNODE_SCALAR, "compress")) {
+                if (strcmp(v->scalar, "zstd") == 0)
+                        a->compress_zstd = true;
+                else if (strcmp(v->scalar, "none") != 0)
+                        err(c, v, "compress: '%s' is neither zstd nor none", v->scalar);
+        }
+        if ((v = map_get(n, "filter")) && want(c, v, YNODE_SCALAR, "filter")) {
+                char *end;
+                errno = 0;
+                unsigned long f = strtoul(v->scalar, &end, 0);
+                if (!*v->scalar || *end || errno || f > 0x1ff)
+                        err(c, v, "filter: '%s' is not a coredump_filter mask such as 0x33 (see core(5))", v->scalar);
+                else {
+                        a->filter_set = true;
+                        a->filter = (unsigned) f;
+                }
+        }
+        if (a->core_via_gcore && (a->compress_zstd || a->filter_set))
+                err(c, n, "core: compress and filter need the native writer, not via: gcore");
+}
+
 static const char *const action_names[] = { "core", "stacks", "exec", "signal", NULL };
 static const char *const planned_actions[] = {
         "profile", "go.goroutines", "go.heap", "go.profile", "jvm.threaddump", "jvm.heapdump",
@@ -370,8 +407,11 @@ static bool parse_action(struct ctx *c, const struct ynode *n, struct action *a)
         a->kind = (enum action_kind) kind;
         switch (a->kind) {
         case ACTION_CORE:
+                if (opts && !is_null(opts))
+                        parse_core(c, opts, a);
+                return true;
         case ACTION_STACKS:
-                if (opts && !(opts->type == YNODE_SCALAR && !opts->quoted && !*opts->scalar)) {
+                if (opts && !is_null(opts)) {
                         static const char *const none[] = { NULL };
                         if (want(c, opts, YNODE_MAP, name))
                                 check_keys(c, opts, name, none, NULL);

@@ -24,6 +24,10 @@ struct action {
         char **argv;            /* exec: NULL-terminated, placeholders unexpanded */
         usec_t timeout;         /* exec: 0 = the collection's own timeout */
         int signo;              /* signal */
+        bool core_via_gcore;    /* core: {via: gcore} */
+        bool compress_zstd;     /* core: {compress: zstd} */
+        bool filter_set;        /* core: {filter: 0x33}, else the process's coredump_filter */
+        unsigned filter;
 };
 
 struct target_match {

@@ -76,6 +76,40 @@ int artifact_open_file(struct artifact *a, const char *name, int *ret_fd) {
         return 0;
 }
 
+void artifact_partial_name(const char *name, char *buf, size_t size) {
+        snprintf(buf, size, ".%s.partial", name);
+}
+
+int artifact_open_partial(struct artifact *a, const char *name, int *ret_fd) {
+        char partial[256];
+        artifact_partial_name(name, partial, sizeof partial);
+        return artifact_open_file(a, partial, ret_fd);
+}
+
+int artifact_publish(struct artifact *a, const char *name) {
+        char partial[256];
+        artifact_partial_name(name, partial, sizeof partial);
+        return renameat(a->dir_fd, partial, a->dir_fd, name) < 0 ? negative_errno() : 0;
+}
+
+void artifact_discard(struct artifact *a, const char *name) {
+        char partial[256];
+        artifact_partial_name(name, partial, sizeof partial);
+        unlinkat(a->dir_fd, partial, 0);
+}
+
+/* Removes the hidden files a killed collector left half-written. */
+static void remove_partial_files(int dir_fd) {
+        DIR *d;
+        if (opendir_at(dir_fd, ".", &d) < 0)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        unlinkat(dir_fd, de->d_name, 0);
+        closedir(d);
+}
+
 int artifact_write_json(int dir_fd, const char *name, json_t *doc) {
         char tmp[256];
         snprintf(tmp, sizeof tmp, ".%s.tmp", name);
@@ -155,6 +189,7 @@ int artifact_abandon(struct artifact *a, const char *reason, char **ret_path) {
         }
         json_object_set_new(doc, "complete", json_false());
         json_object_set_new(doc, "error", json_string(reason));
+        remove_partial_files(dir_fd);
         int r = artifact_write_json(dir_fd, "trigger.json", doc);
         json_decref(doc);
         if (r < 0)

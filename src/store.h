@@ -23,6 +23,15 @@ int artifact_prepare(const char *output, usec_t wall, const char *rule, const ch
 int artifact_create(struct artifact *a);
 /* Creates a file in the artifact, mode 0600. */
 int artifact_open_file(struct artifact *a, const char *name, int *ret_fd);
+/* The same under a hidden name (.NAME.partial) for a file that is only
+ * worth having whole (a core): artifact_publish() renames it into place,
+ * artifact_discard() removes it, and a collector killed half-way leaves
+ * only the hidden name, which artifact_abandon() removes. */
+int artifact_open_partial(struct artifact *a, const char *name, int *ret_fd);
+int artifact_publish(struct artifact *a, const char *name);
+void artifact_discard(struct artifact *a, const char *name);
+/* The hidden name a partial file is written under. */
+void artifact_partial_name(const char *name, char *buf, size_t size);
 /* Replaces trigger.json atomically, so it is valid at every moment. */
 int artifact_write_json(int dir_fd, const char *name, json_t *doc);
 /* Renames the partial directory into place; *ret_path is the final path.

@@ -81,6 +81,8 @@ static json_t *result_json(const struct action_result *res, bool running) {
                               "status", running ? "running" : names[res->status],
                               "error", res->error[0] ? res->error : NULL, "files", files,
                               "bytes", (json_int_t) res->bytes, "seconds", res->seconds);
+        if (res->disk_bytes)
+                json_object_set_new(o, "disk_bytes", json_integer((json_int_t) res->disk_bytes));
         json_object_set_new(o, "target_stopped_seconds",
                             res->has_stopped ? json_real(res->stopped_seconds) : json_null());
         return o;

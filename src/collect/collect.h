@@ -21,6 +21,7 @@ struct action_result {
         char files[ACTION_MAX_FILES][64];
         size_t n_files;
         uint64_t bytes;                 /* of the files listed */
+        uint64_t disk_bytes;            /* allocated on disk, when it differs (sparse) */
         double seconds;
         bool has_stopped;
         double stopped_seconds;         /* how long the target was stopped */
@@ -39,6 +40,7 @@ struct collect_ctx {
         const char *rule;
         const char *metric;             /* "" for manual collections */
         double value;
+        double min_free_pct;            /* never start a capture below this free space */
         unsigned exec_count;
 };
 
@@ -47,6 +49,10 @@ void result_set(struct action_result *res, enum action_status status, const char
 /* Records a file the action wrote into the artifact, with its size. */
 void result_add_file(struct action_result *res, int dir_fd, const char *name);
 
+/* Records why stopping the target failed (ptrace_stop_process's error). */
+void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx, int r);
+
+int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res);

@@ -24,9 +24,10 @@ int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct a
                 result_set(res, ACTION_SKIPPED, "process is already traced by PID %d", (int) tracer);
                 return -EBUSY;
         }
-        char pid_s[16], gcore_cmd[4096];
+        char pid_s[16], gcore_cmd[4096], partial[64];
         snprintf(pid_s, sizeof pid_s, "%d", (int) ctx->pid);
-        snprintf(gcore_cmd, sizeof gcore_cmd, "gcore %s/core", ctx->build_dir);
+        artifact_partial_name("core", partial, sizeof partial);
+        snprintf(gcore_cmd, sizeof gcore_cmd, "gcore %s/%s", ctx->build_dir, partial);
         char *argv[] = { gdb, "--nx", "--batch", "-p", pid_s, "-ex", gcore_cmd, NULL };
 
         _cleanup_close_ int log_fd = -1;
@@ -43,14 +44,15 @@ int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct a
                 dprintf(log_fd, "autodump: gdb left the process stopped; resumed it with SIGCONT\n");
 
         struct stat st;
-        bool have_core = fstatat(ctx->artifact->dir_fd, "core", &st, 0) == 0 && st.st_size > 0;
-        if (r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_core) {
+        bool have_core = fstatat(ctx->artifact->dir_fd, partial, &st, 0) == 0 && st.st_size > 0;
+        if (r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_core &&
+            artifact_publish(ctx->artifact, "core") == 0) {
                 unlinkat(ctx->artifact->dir_fd, "core.gdb.log", 0);
                 result_add_file(res, ctx->artifact->dir_fd, "core");
                 result_set(res, ACTION_OK, NULL);
                 return 0;
         }
-        unlinkat(ctx->artifact->dir_fd, "core", 0);
+        artifact_discard(ctx->artifact, "core");
         result_add_file(res, ctx->artifact->dir_fd, "core.gdb.log");
         if (r == -ETIME)
                 result_set(res, ACTION_FAILED, "gdb timed out; see core.gdb.log");

@@ -104,24 +104,13 @@ out:
 int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
         struct stopped_process sp;
         int r = ptrace_stop_process(ctx->proc->fd, ctx->pid, &sp);
-        if (r == -EBUSY) {
-                pid_t tracer = 0;
-                ptrace_tracer_of(ctx->proc->fd, ctx->pid, &tracer);
-                result_set(res, ACTION_SKIPPED, "process is already traced by PID %d", (int) tracer);
-                return r;
-        }
         if (r < 0) {
-                if (r == -ESRCH)
-                        result_set(res, ACTION_FAILED, "process exited before it could be stopped");
-                else if (r == -EPERM)
-                        result_set(res, ACTION_FAILED, "ptrace refused: not permitted (run as root or as the process's user)");
-                else
-                        result_set(res, ACTION_FAILED, "cannot stop the process: %s", strerror(-r));
+                result_stop_failed(res, ctx, r);
                 return r;
         }
         size_t threads = sp.n;
         int fd = -1;
-        r = artifact_open_file(ctx->artifact, "stacks.txt", &fd);
+        r = artifact_open_partial(ctx->artifact, "stacks.txt", &fd);
         FILE *out = r >= 0 ? fdopen(fd, "w") : NULL;
         unsigned unwound = 0;
         if (out)
@@ -137,7 +126,10 @@ int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct actio
                 r = negative_errno();
         else if (!out && fd >= 0)
                 close(fd);
+        if (r >= 0)
+                r = artifact_publish(ctx->artifact, "stacks.txt");
         if (r < 0) {
+                artifact_discard(ctx->artifact, "stacks.txt");
                 result_set(res, ACTION_FAILED, "cannot write stacks.txt: %s", strerror(-r));
                 return r;
         }

@@ -6,6 +6,8 @@ import signal
 import subprocess
 import tempfile
 import time
+
+import pytest
 from pathlib import Path
 
 from conftest import (AUTODUMP, MISBEHAVE, action, artifacts, children_of, proc_state, trigger,
@@ -38,16 +40,18 @@ def test_collect_nonexistent_pid(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_gdb_missing_fails_the_core_only(tmp_path, target):
-    t = target("idle")
-    time.sleep(0.2)
-    r = collect("core,stacks", "-o", tmp_path / "out", t.pid, env={"PATH": "/nonexistent"})
-    assert r.returncode == 1
-    doc = trigger(Path(r.stdout.strip()))
-    core, stacks = action(doc, "core"), action(doc, "stacks")
-    assert core["status"] == "failed"
-    assert core["error"] == "gdb not found in PATH; install it (apt-get install gdb)"
-    assert stacks["status"] == "ok"
+def test_gdb_missing_fails_the_gcore_only(tmp_path, rules, autodump):
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: t\n    metric: threads\n    when: {above: 0}\n"
+              "    actions: [{core: {via: gcore}}, stacks, core]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "idle", env={"PATH": "/nonexistent"})
+    a.wait_log("artifact written")
+    doc = trigger(artifacts(out)[0])
+    gcore, stacks, native = doc["actions"]
+    assert gcore["status"] == "failed"
+    assert gcore["error"] == "gdb not found in PATH; install it (apt-get install gdb)"
+    assert stacks["status"] == "ok" and native["status"] == "ok"
 
 
 def test_already_traced_is_skipped(tmp_path, target):
@@ -100,25 +104,28 @@ def test_unwritable_output_keeps_watching(tmp_path, rules, autodump):
     assert a.proc.poll() is None, "the watchdog must keep running"
 
 
+def collector_of(a):
+    """The collector: the child of autodump that is autodump too."""
+    return next((c for c in children_of(a.proc.pid)
+                 if Path(f"/proc/{c}/comm").read_text().strip() == "autodump"), None)
+
+
 def gcore_of(collector_pid):
     kids = children_of(collector_pid)
     return next((k for k in kids if "gdb" in Path(f"/proc/{k}/comm").read_text()), None)
 
 
-def test_killed_collector_leaves_target_running(tmp_path, rules, autodump, target):
+def test_killed_collector_leaves_target_running_gcore(tmp_path, rules, autodump, target):
     """SIGKILL the collector while gdb holds the target: the watchdog records
     the failure and makes sure the target is not left in state T."""
     out = tmp_path / "out"
     r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              "  - name: big\n    metric: rss\n    when: {above: 400MiB}\n    actions: [core]\n")
+              "  - name: big\n    metric: rss\n    when: {above: 400MiB}\n    actions: [{core: {via: gcore}}]\n")
     a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=4000", "max=1024")
     a.wait_log("rule big fired")
-    cmd = children_of(a.proc.pid)
-    collector = wait_for(lambda: next((c for c in children_of(a.proc.pid)
-                                       if Path(f"/proc/{c}/comm").read_text().strip() == "autodump"), None),
-                         what="the collector")
+    collector = wait_for(lambda: collector_of(a), what="the collector")
     wait_for(lambda: gcore_of(collector), what="gdb to start")
-    target_pid = trigger(next(out.glob(".*.partial")))["target"]["pid"]
+    target_pid = trigger(wait_for(lambda: next(out.glob(".*.partial"), None)))["target"]["pid"]
     wait_for(lambda: proc_state(target_pid) in ("t", "T"), what="gdb to stop the target")
     os.kill(collector, signal.SIGKILL)
     a.wait_log("collector died of signal 9")
@@ -133,25 +140,48 @@ def test_killed_collector_leaves_target_running(tmp_path, rules, autodump, targe
     assert core["error"] == "collector died of signal 9 (Killed)"
     assert doc["complete"] is False
     assert not list(out.glob(".*"))
-    assert a.proc.poll() is None and cmd
+    assert a.proc.poll() is None
 
 
-def test_target_exiting_mid_capture(tmp_path, rules, autodump):
+def test_killed_collector_leaves_target_running_native(tmp_path, rules, autodump):
+    """The native writer holds the target with PTRACE_SEIZE: when its
+    collector is killed, the kernel lets every thread run on."""
     out = tmp_path / "out"
     r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              "  - name: big\n    metric: rss\n    when: {above: 400MiB}\n    actions: [core, stacks]\n")
-    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=4000", "max=1024")
+              "  - name: big\n    metric: rss\n    when: {above: 1500MiB}\n    actions: [core]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=8000", "max=3072")
     a.wait_log("rule big fired")
-    target_pid = wait_for(lambda: next((trigger(p)["target"]["pid"] for p in out.glob(".*.partial")
-                                        if (p / "trigger.json").exists()), None), what="partial artifact")
-    wait_for(lambda: proc_state(target_pid) in ("t", "T"), what="gdb to stop the target")
+    collector = wait_for(lambda: collector_of(a), what="the collector")
+    target_pid = trigger(wait_for(lambda: next(out.glob(".*.partial"), None)))["target"]["pid"]
+    wait_for(lambda: proc_state(target_pid) == "t", interval=0.005, what="the writer to stop the target")
+    os.kill(collector, signal.SIGKILL)
+    a.wait_log("collector died of signal 9")
+    assert proc_state(target_pid) in ("S", "R")
+    art = artifacts(out)[0]
+    core = action(trigger(art), "core")
+    assert core["status"] == "failed" and core["error"] == "collector died of signal 9 (Killed)"
+    assert sorted(f.name for f in art.iterdir()) == ["proc", "trigger.json"]   # no half core
+
+
+@pytest.mark.parametrize("core", ["{core: {via: gcore}}", "core"])
+def test_target_exiting_mid_capture(tmp_path, rules, autodump, core):
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              f"  - name: big\n    metric: rss\n    when: {{above: 1500MiB}}\n    actions: [{core}, stacks]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=8000", "max=3072")
+    a.wait_log("rule big fired")
+    target_pid = trigger(wait_for(lambda: next((p for p in out.glob(".*.partial")
+                                                if (p / "trigger.json").exists()), None),
+                                  what="partial artifact"))["target"]["pid"]
+    wait_for(lambda: proc_state(target_pid) in ("t", "T"), interval=0.005, what="the target to be stopped")
     os.kill(target_pid, signal.SIGKILL)
     a.wait_log("artifact written")
     assert a.wait(30) == 128 + 9
-    doc = trigger(artifacts(out)[0])
-    core, stacks = action(doc, "core"), action(doc, "stacks")
-    assert core["status"] == "failed" and core["error"] == "process exited during the capture", core
-    assert "core" not in core["files"] and not (artifacts(out)[0] / "core").exists()
+    art = artifacts(out)[0]
+    doc = trigger(art)
+    c, stacks = doc["actions"]
+    assert c["status"] == "failed" and c["error"] == "process exited during the capture", c
+    assert not [f for f in art.iterdir() if f.name.startswith("core") and f.name != "core.gdb.log"]
     assert stacks["status"] == "failed", stacks
     assert doc["complete"] is True
 

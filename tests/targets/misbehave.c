@@ -7,6 +7,10 @@
  * spin                              burn one core in spin_hot()
  * threads count=N                   start N threads in spawn_threads()
  * fds     count=N                   open N file descriptors in open_fds()
+ * wide    threads=N reserve=MiB touch=MiB
+ *                                   N threads, a mapping of `reserve` MiB never
+ *                                   touched, `touch` MiB written (the shape that
+ *                                   makes core dumps slow), in stay_wide()
  * exit    code=N                    exit with status N
  * signal  sig=N                     die of signal N
  * sigwait                           print each signal received; exit 100+N on SIGTERM
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,6 +109,20 @@ __attribute__((noinline)) static void open_fds(int count) {
         idle_forever();
 }
 
+__attribute__((noinline)) static void stay_wide(int threads, double reserve_mib, double touch_mib) {
+        size_t reserve = (size_t) (reserve_mib * 1048576), touch = (size_t) (touch_mib * 1048576);
+        void *untouched = mmap(NULL, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char *touched = malloc(touch);
+        if (untouched == MAP_FAILED || !touched) {
+                perror("wide");
+                exit(1);
+        }
+        for (size_t i = 0; i < touch; i++)
+                touched[i] = (char) (i * 7 + 1);
+        leak_marker = 0xfeedfacecafebeefUL;
+        spawn_threads(threads);
+}
+
 static void on_signal(int sig) {
         char line[64];
         int n = snprintf(line, sizeof line, "got signal %d\n", sig);
@@ -126,6 +145,9 @@ static int behave(const char *mode, int argc, char **argv) {
                 spawn_threads(atoi(arg(argc, argv, "count", "100")));
         if (strcmp(mode, "fds") == 0)
                 open_fds(atoi(arg(argc, argv, "count", "1000")));
+        if (strcmp(mode, "wide") == 0)
+                stay_wide(atoi(arg(argc, argv, "threads", "300")), atof(arg(argc, argv, "reserve", "1024")),
+                          atof(arg(argc, argv, "touch", "16")));
         if (strcmp(mode, "exit") == 0)
                 exit(atoi(arg(argc, argv, "code", "0")));
         if (strcmp(mode, "signal") == 0) {

@@ -1,0 +1,561 @@
+/* The native `core` action: an ELF core of the live process, written by
+ * autodump itself. All threads are stopped with PTRACE_SEIZE + pipelined
+ * PTRACE_INTERRUPT; registers come from PTRACE_GETREGSET; memory from
+ * process_vm_readv in large chunks. Anonymous pages that are not present
+ * (per /proc/PID/pagemap) and pages that read as zeros are left as holes,
+ * so a wide, mostly untouched process gives a small sparse file quickly.
+ * Mappings follow the kernel's own rules (coredump_filter, VmFlags dd/io).
+ * More than 65535 segments use PN_XNUM with section header 0. */
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/procfs.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#include "collect.h"
+#include "maps.h"
+#include "sink.h"
+#include "../ptrace.h"
+
+#define CHUNK (8u << 20)                /* bytes per process_vm_readv */
+#define PAGEMAP_BATCH 65536             /* pagemap entries per read */
+#define PM_PRESENT (UINT64_C(1) << 63)
+#define PM_SWAPPED (UINT64_C(1) << 62)
+#define XSTATE_MAX (64u << 10)
+
+struct thread_state {
+        pid_t tid;
+        int cursig;
+        struct user_regs_struct regs;
+        struct user_fpregs_struct fpregs;
+        bool has_fpregs;
+        void *xstate;
+        size_t xstate_len;
+};
+
+struct segment {
+        const struct mapping *map;
+        uint64_t file_size;     /* bytes of memory stored: 0, a page, or all */
+        uint64_t offset;        /* in the core file */
+};
+
+struct core {
+        pid_t pid;
+        int proc_fd;
+        long page;
+        struct proc_stat stat;
+        struct mapping_list maps;
+        struct segment *segs;
+        size_t n_segs;
+        struct thread_state *threads;
+        size_t n_threads;
+        char *notes;
+        size_t notes_len, notes_cap;
+        int mem_fd;             /* /proc/PID/mem: the fallback for unreadable ranges */
+        int pagemap_fd;
+        uint64_t unreadable;    /* bytes that could not be read: left as zeros */
+};
+
+/* ---- notes -------------------------------------------------------------- */
+
+static int note_add(struct core *c, const char *name, uint32_t type, const void *desc, size_t descsz) {
+        size_t namesz = strlen(name) + 1;
+        size_t need = sizeof(Elf64_Nhdr) + ((namesz + 3) & ~3u) + ((descsz + 3) & ~(size_t) 3);
+        if (c->notes_len + need > c->notes_cap) {
+                size_t cap = (c->notes_cap + need) * 2;
+                char *n = realloc(c->notes, cap);
+                if (!n)
+                        return -ENOMEM;
+                c->notes = n;
+                c->notes_cap = cap;
+        }
+        char *p = c->notes + c->notes_len;
+        memset(p, 0, need);
+        Elf64_Nhdr h = { .n_namesz = (Elf64_Word) namesz, .n_descsz = (Elf64_Word) descsz, .n_type = type };
+        memcpy(p, &h, sizeof h);
+        memcpy(p + sizeof h, name, namesz);
+        memcpy(p + sizeof h + ((namesz + 3) & ~3u), desc, descsz);
+        c->notes_len += need;
+        return 0;
+}
+
+static int note_prstatus(struct core *c, const struct thread_state *t) {
+        prstatus_t st = {};
+        st.pr_info.si_signo = t->cursig;
+        st.pr_cursig = (short) t->cursig;
+        st.pr_pid = t->tid;
+        st.pr_ppid = c->stat.ppid;
+        st.pr_pgrp = c->stat.pgrp;
+        st.pr_sid = c->stat.session;
+        memcpy(&st.pr_reg, &t->regs, sizeof st.pr_reg);
+        st.pr_fpvalid = t->has_fpregs;
+        return note_add(c, "CORE", NT_PRSTATUS, &st, sizeof st);
+}
+
+static int note_thread_extras(struct core *c, const struct thread_state *t) {
+        int r = 0;
+        if (t->has_fpregs)
+                r = note_add(c, "CORE", NT_FPREGSET, &t->fpregs, sizeof t->fpregs);
+        if (r == 0 && t->xstate_len)
+                r = note_add(c, "LINUX", NT_X86_XSTATE, t->xstate, t->xstate_len);
+        return r;
+}
+
+static int note_prpsinfo(struct core *c) {
+        prpsinfo_t ps = {};
+        static const char states[] = "RSDTZW";
+        const char *s = strchr(states, c->stat.state);
+        ps.pr_state = (char) (s ? s - states : 0);
+        ps.pr_sname = c->stat.state;
+        ps.pr_zomb = c->stat.state == 'Z';
+        ps.pr_nice = (char) c->stat.nice;
+        ps.pr_flag = c->stat.flags;
+        ps.pr_pid = c->pid;
+        ps.pr_ppid = c->stat.ppid;
+        ps.pr_pgrp = c->stat.pgrp;
+        ps.pr_sid = c->stat.session;
+        char path[64];
+        snprintf(path, sizeof path, "%d/status", (int) c->pid);
+        _cleanup_free_ char *status = NULL;
+        if (read_file_at(c->proc_fd, path, 64 << 10, &status, NULL) == 0) {
+                const char *u = strstr(status, "\nUid:"), *g = strstr(status, "\nGid:");
+                ps.pr_uid = u ? (unsigned) strtoul(u + 5, NULL, 10) : 0;
+                ps.pr_gid = g ? (unsigned) strtoul(g + 5, NULL, 10) : 0;
+        }
+        snprintf(ps.pr_fname, sizeof ps.pr_fname, "%s", c->stat.comm);
+        snprintf(path, sizeof path, "%d/cmdline", (int) c->pid);
+        _cleanup_free_ char *cmdline = NULL;
+        size_t len = 0;
+        if (read_file_at(c->proc_fd, path, 1 << 20, &cmdline, &len) == 0) {
+                if (len > sizeof ps.pr_psargs - 1)
+                        len = sizeof ps.pr_psargs - 1;
+                for (size_t i = 0; i < len; i++)
+                        ps.pr_psargs[i] = cmdline[i] ? cmdline[i] : ' ';
+        }
+        return note_add(c, "CORE", NT_PRPSINFO, &ps, sizeof ps);
+}
+
+static int note_auxv(struct core *c) {
+        char path[64];
+        snprintf(path, sizeof path, "%d/auxv", (int) c->pid);
+        _cleanup_free_ char *auxv = NULL;
+        size_t len;
+        if (read_file_at(c->proc_fd, path, 1 << 16, &auxv, &len) < 0)
+                return 0;       /* optional: a debugger copes without it */
+        return note_add(c, "CORE", NT_AUXV, auxv, len);
+}
+
+/* NT_FILE: count, page size, then (start, end, offset in pages) for each
+ * file mapping, then their names — what lets a debugger find the files. */
+static int note_file(struct core *c) {
+        size_t n = 0, names = 0;
+        for (size_t i = 0; i < c->maps.n; i++)
+                if (maps_is_file(&c->maps.items[i])) {
+                        n++;
+                        names += strlen(c->maps.items[i].path) + 1;
+                }
+        size_t size = (2 + 3 * n) * sizeof(uint64_t) + names;
+        _cleanup_free_ uint64_t *desc = calloc(1, size);
+        if (!desc)
+                return -ENOMEM;
+        desc[0] = n;
+        desc[1] = (uint64_t) c->page;
+        char *name = (char *) (desc + 2 + 3 * n);
+        size_t k = 0;
+        for (size_t i = 0; i < c->maps.n; i++) {
+                const struct mapping *m = &c->maps.items[i];
+                if (!maps_is_file(m))
+                        continue;
+                desc[2 + 3 * k] = m->start;
+                desc[3 + 3 * k] = m->end;
+                desc[4 + 3 * k] = m->offset / (uint64_t) c->page;
+                k++;
+                size_t l = strlen(m->path) + 1;
+                memcpy(name, m->path, l);
+                name += l;
+        }
+        return note_add(c, "CORE", NT_FILE, desc, size);
+}
+
+static int build_notes(struct core *c) {
+        /* The kernel's order: the first thread's status, the process-wide
+         * notes, the first thread's other registers, then each other
+         * thread. */
+        int r = note_prstatus(c, &c->threads[0]);
+        if (r == 0)
+                r = note_prpsinfo(c);
+        if (r == 0)
+                r = note_auxv(c);
+        if (r == 0)
+                r = note_file(c);
+        if (r == 0)
+                r = note_thread_extras(c, &c->threads[0]);
+        for (size_t i = 1; r == 0 && i < c->n_threads; i++) {
+                r = note_prstatus(c, &c->threads[i]);
+                if (r == 0)
+                        r = note_thread_extras(c, &c->threads[i]);
+        }
+        return r;
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static int read_registers(struct core *c, const struct stopped_process *sp) {
+        c->threads = calloc(sp->n, sizeof *c->threads);
+        if (!c->threads)
+                return -ENOMEM;
+        /* The main thread first: it is the one a debugger shows first. */
+        size_t k = 0;
+        for (size_t pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < sp->n; i++) {
+                        bool main_thread = sp->threads[i].tid == sp->pid;
+                        if (main_thread != (pass == 0))
+                                continue;
+                        struct thread_state *t = &c->threads[k];
+                        t->tid = sp->threads[i].tid;
+                        t->cursig = sp->threads[i].pending_signal;
+                        struct iovec iov = { &t->regs, sizeof t->regs };
+                        if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
+                                continue;       /* gone meanwhile */
+                        iov = (struct iovec) { &t->fpregs, sizeof t->fpregs };
+                        t->has_fpregs = ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRFPREG, &iov) == 0;
+                        t->xstate = malloc(XSTATE_MAX);
+                        iov = (struct iovec) { t->xstate, XSTATE_MAX };
+                        if (t->xstate && ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_X86_XSTATE, &iov) == 0)
+                                t->xstate_len = iov.iov_len;
+                        k++;
+                }
+        c->n_threads = k;
+        return k ? 0 : -ESRCH;
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+static bool starts_with_elf(struct core *c, const struct mapping *m) {
+        unsigned char magic[SELFMAG];
+        struct iovec local = { magic, sizeof magic }, remote = { (void *) m->start, sizeof magic };
+        return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == SELFMAG &&
+               memcmp(magic, ELFMAG, SELFMAG) == 0;
+}
+
+/* Calls fn for each run of pages of [start, end) that may hold data:
+ * for anonymous memory only the present or swapped pages (the rest are
+ * zeros); for file memory all of it. */
+static int for_each_run(struct core *c, const struct mapping *m, uint64_t start, uint64_t end,
+                        int (*fn)(struct core *, uint64_t, uint64_t, void *), void *arg) {
+        if (!maps_is_anonymous(m) || c->pagemap_fd < 0)
+                return fn(c, start, end, arg);
+        uint64_t page = (uint64_t) c->page;
+        _cleanup_free_ uint64_t *entries = malloc(PAGEMAP_BATCH * sizeof *entries);
+        if (!entries)
+                return -ENOMEM;
+        uint64_t run_start = 0;
+        bool in_run = false;
+        for (uint64_t addr = start; addr < end;) {
+                size_t n = (size_t) ((end - addr) / page);
+                if (n > PAGEMAP_BATCH)
+                        n = PAGEMAP_BATCH;
+                ssize_t got = pread(c->pagemap_fd, entries, n * sizeof *entries, (off_t) (addr / page * 8));
+                if (got <= 0)
+                        return got < 0 ? negative_errno() : -EIO;
+                n = (size_t) got / sizeof *entries;
+                for (size_t i = 0; i < n; i++, addr += page) {
+                        bool data = entries[i] & (PM_PRESENT | PM_SWAPPED);
+                        if (data && !in_run) {
+                                run_start = addr;
+                                in_run = true;
+                        } else if (!data && in_run) {
+                                int r = fn(c, run_start, addr, arg);
+                                if (r < 0)
+                                        return r;
+                                in_run = false;
+                        }
+                }
+        }
+        return in_run ? fn(c, run_start, end, arg) : 0;
+}
+
+static int count_run(struct core *c, uint64_t start, uint64_t end, void *arg) {
+        *(uint64_t *) arg += end - start;
+        return 0;
+}
+
+static bool page_is_zero(const void *p, size_t len) {
+        const uint64_t *w = p;
+        for (size_t i = 0; i < len / sizeof *w; i++)
+                if (w[i])
+                        return false;
+        return true;
+}
+
+struct copy {
+        struct sink *sink;
+        const struct segment *seg;
+        char *buf;
+};
+
+/* Reads [addr, addr+len) into buf. A range process_vm_readv cannot read
+ * (a PROT_NONE page, the vdso on some kernels) is retried page by page
+ * through /proc/PID/mem, and left as zeros if that fails too. */
+static int read_memory(struct core *c, uint64_t addr, char *buf, size_t len) {
+        struct iovec local = { buf, len }, remote = { (void *) addr, len };
+        ssize_t got = process_vm_readv(c->pid, &local, 1, &remote, 1, 0);
+        if (got < 0 && errno == ESRCH)
+                return -ESRCH;
+        size_t done = got > 0 ? (size_t) got : 0;
+        while (done < len) {
+                size_t n = (size_t) c->page - (size_t) ((addr + done) % (uint64_t) c->page);
+                if (n > len - done)
+                        n = len - done;
+                ssize_t m = c->mem_fd >= 0 ? pread(c->mem_fd, buf + done, n, (off_t) (addr + done)) : -1;
+                if (m < 0 && errno == ESRCH)
+                        return -ESRCH;
+                if (m != (ssize_t) n) {
+                        memset(buf + done, 0, n);
+                        c->unreadable += n;
+                }
+                done += n;
+        }
+        if (kill(c->pid, 0) < 0 && errno == ESRCH)
+                return -ESRCH;
+        return 0;
+}
+
+static int copy_run(struct core *c, uint64_t start, uint64_t end, void *arg) {
+        struct copy *cp = arg;
+        uint64_t page = (uint64_t) c->page;
+        for (uint64_t addr = start; addr < end;) {
+                size_t len = end - addr < CHUNK ? (size_t) (end - addr) : CHUNK;
+                int r = read_memory(c, addr, cp->buf, len);
+                if (r < 0)
+                        return r;
+                /* Write the non-zero pages, coalesced; zero pages stay holes. */
+                for (size_t i = 0; i < len;) {
+                        if (page_is_zero(cp->buf + i, page)) {
+                                i += page;
+                                continue;
+                        }
+                        size_t j = i + page;
+                        while (j < len && !page_is_zero(cp->buf + j, page))
+                                j += page;
+                        uint64_t file_off = cp->seg->offset + (addr + i - cp->seg->map->start);
+                        if ((r = sink_write_at(cp->sink, file_off, cp->buf + i, j - i)) < 0)
+                                return r;
+                        i = j;
+                }
+                addr += len;
+        }
+        return 0;
+}
+
+/* ---- layout ------------------------------------------------------------- */
+
+static int plan_segments(struct core *c, unsigned filter, uint64_t *ret_estimate) {
+        c->segs = calloc(c->maps.n ? c->maps.n : 1, sizeof *c->segs);
+        if (!c->segs)
+                return -ENOMEM;
+        uint64_t estimate = 0;
+        for (size_t i = 0; i < c->maps.n; i++) {
+                const struct mapping *m = &c->maps.items[i];
+                bool need_elf = !m->shared && maps_is_file(m) && !m->has_anon && m->offset == 0;
+                enum dump_extent e = maps_dump_extent(m, filter, need_elf && starts_with_elf(c, m));
+                uint64_t size = e == DUMP_WHOLE ? m->end - m->start : e == DUMP_HEADER_PAGE ? (uint64_t) c->page : 0;
+                c->segs[c->n_segs++] = (struct segment) { .map = m, .file_size = size };
+                if (size)
+                        for_each_run(c, m, m->start, m->start + size, count_run, &estimate);
+        }
+        *ret_estimate = estimate;
+        return 0;
+}
+
+static int write_headers(struct core *c, struct sink *sink, uint64_t *ret_end) {
+        size_t phnum = 1 + c->n_segs;
+        bool xnum = phnum >= PN_XNUM;
+        uint64_t ph_off = sizeof(Elf64_Ehdr);
+        uint64_t sh_off = ph_off + phnum * sizeof(Elf64_Phdr);
+        uint64_t notes_off = sh_off + (xnum ? sizeof(Elf64_Shdr) : 0);
+        uint64_t page = (uint64_t) c->page;
+        uint64_t data = (notes_off + c->notes_len + page - 1) / page * page;
+
+        Elf64_Ehdr eh = {
+                .e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ELFOSABI_NONE },
+                .e_type = ET_CORE, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+                .e_phoff = ph_off, .e_ehsize = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr),
+                .e_phnum = xnum ? PN_XNUM : (Elf64_Half) phnum,
+        };
+        if (xnum) {
+                eh.e_shoff = sh_off;
+                eh.e_shentsize = sizeof(Elf64_Shdr);
+                eh.e_shnum = 1;
+        }
+        _cleanup_free_ char *head = calloc(1, notes_off);
+        if (!head)
+                return -ENOMEM;
+        memcpy(head, &eh, sizeof eh);
+        Elf64_Phdr *ph = (Elf64_Phdr *) (head + ph_off);
+        ph[0] = (Elf64_Phdr) { .p_type = PT_NOTE, .p_offset = notes_off, .p_filesz = c->notes_len, .p_align = 4 };
+        for (size_t i = 0; i < c->n_segs; i++) {
+                struct segment *s = &c->segs[i];
+                const struct mapping *m = s->map;
+                s->offset = data;
+                ph[1 + i] = (Elf64_Phdr) {
+                        .p_type = PT_LOAD, .p_offset = data, .p_vaddr = m->start, .p_filesz = s->file_size,
+                        .p_memsz = m->end - m->start, .p_align = page,
+                        .p_flags = (m->read ? PF_R : 0) | (m->write ? PF_W : 0) | (m->exec ? PF_X : 0),
+                };
+                data += s->file_size;
+        }
+        if (xnum) {
+                /* The real count, where e_phnum cannot hold it. */
+                Elf64_Shdr sh = { .sh_info = (Elf64_Word) phnum };
+                memcpy(head + sh_off, &sh, sizeof sh);
+        }
+        int r = sink_write_at(sink, 0, head, notes_off);
+        if (r == 0)
+                r = sink_write_at(sink, notes_off, c->notes, c->notes_len);
+        *ret_end = data;
+        return r;
+}
+
+static void core_free(struct core *c) {
+        maps_free(&c->maps);
+        free(c->segs);
+        for (size_t i = 0; i < c->n_threads; i++)
+                free(c->threads[i].xstate);
+        free(c->threads);
+        free(c->notes);
+        if (c->mem_fd >= 0)
+                close(c->mem_fd);
+        if (c->pagemap_fd >= 0)
+                close(c->pagemap_fd);
+}
+
+static unsigned read_filter(int proc_fd, pid_t pid) {
+        char path[64];
+        snprintf(path, sizeof path, "%d/coredump_filter", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(proc_fd, path, 64, &text, NULL) < 0)
+                return COREDUMP_FILTER_DEFAULT;
+        return (unsigned) strtoul(text, NULL, 16);
+}
+
+/* Never start a capture that would leave the disk below min_free. */
+static bool would_fill_disk(int dir_fd, uint64_t estimate, double min_free_pct, char *why, size_t size) {
+        struct statvfs sv;
+        if (min_free_pct <= 0 || fstatvfs(dir_fd, &sv) < 0 || sv.f_blocks == 0)
+                return false;
+        double total = (double) sv.f_blocks * sv.f_frsize;
+        double after = (double) sv.f_bavail * sv.f_frsize - (double) estimate;
+        if (after / total * 100 >= min_free_pct)
+                return false;
+        snprintf(why, size, "the core would take about %.0f MiB and leave %.1f%% free, below min_free %.0f%%",
+                 (double) estimate / 1048576, after > 0 ? after / total * 100 : 0.0, min_free_pct);
+        return true;
+}
+
+static int dump(struct core *c, bool zstd, int fd) {
+        struct sink sink;
+        int r = sink_open(&sink, fd, zstd);
+        if (r < 0)
+                return r;
+        struct copy cp = { .sink = &sink, .buf = malloc(CHUNK) };
+        uint64_t end = 0;
+        r = cp.buf ? build_notes(c) : -ENOMEM;
+        if (r == 0)
+                r = write_headers(c, &sink, &end);
+        for (size_t i = 0; r == 0 && i < c->n_segs; i++) {
+                cp.seg = &c->segs[i];
+                if (cp.seg->file_size)
+                        r = for_each_run(c, cp.seg->map, cp.seg->map->start,
+                                         cp.seg->map->start + cp.seg->file_size, copy_run, &cp);
+        }
+        if (r == 0)
+                r = sink_finish(&sink, end);
+        free(cp.buf);
+        sink_close(&sink);
+        return r;
+}
+
+int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+#if !defined(__x86_64__)
+        result_set(res, ACTION_FAILED, "the native core writer supports x86-64 only; use core: {via: gcore}");
+        return -EOPNOTSUPP;
+#else
+        struct core c = { .pid = ctx->pid, .proc_fd = ctx->proc->fd, .page = ctx->proc->page_size,
+                          .mem_fd = -1, .pagemap_fd = -1 };
+        const char *name = a->compress_zstd ? "core.zst" : "core";
+        struct stopped_process sp = {};
+        int fd = -1, r;
+
+        r = ptrace_stop_process(ctx->proc->fd, ctx->pid, &sp);
+        if (r < 0) {
+                result_stop_failed(res, ctx, r);
+                return r;
+        }
+        char path[64];
+        snprintf(path, sizeof path, "%d/mem", (int) c.pid);
+        c.mem_fd = openat(c.proc_fd, path, O_RDONLY | O_CLOEXEC);
+        snprintf(path, sizeof path, "%d/pagemap", (int) c.pid);
+        c.pagemap_fd = openat(c.proc_fd, path, O_RDONLY | O_CLOEXEC);
+        uint64_t estimate = 0;
+        char why[256];
+        if ((r = proc_read_stat(ctx->proc, c.pid, &c.stat)) < 0 || (r = read_registers(&c, &sp)) < 0 ||
+            (r = maps_read(c.proc_fd, c.pid, &c.maps)) < 0 ||
+            (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc_fd, c.pid), &estimate)) < 0) {
+                result_set(res, ACTION_FAILED, r == -ESRCH ? "process exited during the capture"
+                                                           : "cannot read the process: %s", strerror(-r));
+                goto out;
+        }
+        if (would_fill_disk(ctx->artifact->dir_fd, estimate, ctx->min_free_pct, why, sizeof why)) {
+                result_set(res, ACTION_SKIPPED, "%s", why);
+                r = -ENOSPC;
+                goto out;
+        }
+        if ((r = artifact_open_partial(ctx->artifact, name, &fd)) < 0) {
+                result_set(res, ACTION_FAILED, "cannot create %s: %s", name, strerror(-r));
+                goto out;
+        }
+        r = dump(&c, a->compress_zstd, fd);
+out:
+        /* Resume before anything slow (fsync, stat): the stop lasts exactly
+         * as long as the copying. */
+        ptrace_resume_process(&sp);
+        res->has_stopped = true;
+        res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
+        if (fd >= 0) {
+                if (r == 0 && fsync(fd) < 0)
+                        r = negative_errno();
+                close(fd);
+                if (r == 0)
+                        r = artifact_publish(ctx->artifact, name);
+                if (r < 0) {
+                        /* No partial core is left behind. */
+                        artifact_discard(ctx->artifact, name);
+                        if (r == -ESRCH)
+                                result_set(res, ACTION_FAILED, "process exited during the capture");
+                        else if (r == -ENOSPC || r == -EDQUOT)
+                                result_set(res, ACTION_FAILED, "disk full while writing %s; the partial file was removed", name);
+                        else
+                                result_set(res, ACTION_FAILED, "cannot write %s: %s", name, strerror(-r));
+                }
+        }
+        if (r == 0) {
+                result_add_file(res, ctx->artifact->dir_fd, name);
+                struct stat st;
+                if (fstatat(ctx->artifact->dir_fd, name, &st, 0) == 0)
+                        res->disk_bytes = (uint64_t) st.st_blocks * 512;
+                if (c.unreadable)
+                        result_set(res, ACTION_OK, "%llu bytes could not be read and are zeros in the core",
+                                   (unsigned long long) c.unreadable);
+                else
+                        result_set(res, ACTION_OK, NULL);
+        }
+        core_free(&c);
+        return r;
+#endif
+}
