@@ -16,6 +16,7 @@ static const action_fn action_fns[_ACTION_MAX] = {
         [ACTION_STACKS] = collect_stacks,
         [ACTION_EXEC] = collect_exec,
         [ACTION_SIGNAL] = collect_signal,
+        [ACTION_PROFILE] = collect_profile,
 };
 
 static void save(struct artifact *a, json_t *doc) {

@@ -233,9 +233,11 @@ static int parse_action_list(const char *list, struct action **ret, size_t *ret_
                         a.kind = ACTION_CORE;
                 else if (strcmp(tok, "stacks") == 0)
                         a.kind = ACTION_STACKS;
+                else if (strcmp(tok, "profile") == 0)
+                        a.kind = ACTION_PROFILE;
                 else {
                         free(acts);
-                        usage_error("collect: unknown action '%s' (core, stacks)", tok);
+                        usage_error("collect: unknown action '%s' (core, stacks, profile)", tok);
                         return -EINVAL;
                 }
                 struct action *m = realloc(acts, (n + 1) * sizeof *m);

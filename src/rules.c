@@ -368,9 +368,23 @@ static void parse_core(struct ctx *c, const struct ynode *n, struct action *a) {
                 err(c, n, "core: compress and filter need the native writer, not via: gcore");
 }
 
-static const char *const action_names[] = { "core", "stacks", "exec", "signal", NULL };
+static void parse_profile(struct ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "duration", "frequency", NULL };
+        if (!want(c, n, YNODE_MAP, "profile"))
+                return;
+        check_keys(c, n, "profile", keys, NULL);
+        const struct ynode *v;
+        if ((v = map_get(n, "duration")) && get_duration(c, v, "duration", &a->duration) &&
+            (a->duration < 100 * USEC_PER_MSEC || a->duration > 3600 * USEC_PER_SEC))
+                err(c, v, "duration: %s is outside 100ms to 1h", v->scalar);
+        if ((v = map_get(n, "frequency")) && get_unsigned(c, v, "frequency", 1, &a->frequency) &&
+            a->frequency > 10000)
+                err(c, v, "frequency: %s Hz is above the 10000 Hz this allows", v->scalar);
+}
+
+static const char *const action_names[] = { "core", "stacks", "exec", "signal", "profile", NULL };
 static const char *const planned_actions[] = {
-        "profile", "go.goroutines", "go.heap", "go.profile", "jvm.threaddump", "jvm.heapdump",
+        "go.goroutines", "go.heap", "go.profile", "jvm.threaddump", "jvm.heapdump",
         "jvm.jcmd", NULL,
 };
 
@@ -401,7 +415,7 @@ static bool parse_action(struct ctx *c, const struct ynode *n, struct action *a)
                 else if (hint)
                         err(c, key, "unknown action '%s' (did you mean '%s'?)", name, hint);
                 else
-                        err(c, key, "unknown action '%s' (core, stacks, exec, signal)", name);
+                        err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal)", name);
                 return false;
         }
         a->kind = (enum action_kind) kind;
@@ -409,6 +423,10 @@ static bool parse_action(struct ctx *c, const struct ynode *n, struct action *a)
         case ACTION_CORE:
                 if (opts && !is_null(opts))
                         parse_core(c, opts, a);
+                return true;
+        case ACTION_PROFILE:
+                if (opts && !is_null(opts))
+                        parse_profile(c, opts, a);
                 return true;
         case ACTION_STACKS:
                 if (opts && !is_null(opts)) {

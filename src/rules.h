@@ -16,6 +16,7 @@ enum action_kind {
         ACTION_STACKS,
         ACTION_EXEC,
         ACTION_SIGNAL,
+        ACTION_PROFILE,
         _ACTION_MAX,
 };
 
@@ -28,6 +29,8 @@ struct action {
         bool compress_zstd;     /* core: {compress: zstd} */
         bool filter_set;        /* core: {filter: 0x33}, else the process's coredump_filter */
         unsigned filter;
+        usec_t duration;        /* profile: 0 = 10s */
+        unsigned frequency;     /* profile: Hz, 0 = 99 */
 };
 
 struct target_match {

@@ -55,6 +55,7 @@ void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx
 int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_profile(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_signal(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */

@@ -25,8 +25,13 @@ static bool vmflag(const char *flags, const char *flag) {
         return false;
 }
 
-/* A header line: "start-end perms offset dev inode   path". */
-static int parse_header(const char *line, struct mapping *m) {
+/* A header line: "start-end perms offset dev inode   path". sscanf reads
+ * a copy of the line: given the whole smaps text it would measure all of
+ * it at every call. */
+static int parse_header(const char *text, size_t len, struct mapping *m) {
+        _cleanup_free_ char *line = strndup(text, len);
+        if (!line)
+                return -ENOMEM;
         char perms[5];
         int fields_end = 0;
         uint64_t start, end, offset;
@@ -39,11 +44,10 @@ static int parse_header(const char *line, struct mapping *m) {
         const char *path = line + fields_end;
         while (*path == ' ' || *path == '\t')
                 path++;
-        size_t len = strcspn(path, "\n");
         *m = (struct mapping) {
                 .start = start, .end = end, .offset = offset,
                 .read = perms[0] == 'r', .write = perms[1] == 'w', .exec = perms[2] == 'x',
-                .shared = perms[3] == 's', .path = strndup(path, len),
+                .shared = perms[3] == 's', .path = strdup(path),
         };
         return m->path ? 0 : -ENOMEM;
 }
@@ -53,12 +57,15 @@ int maps_parse_smaps(const char *text, struct mapping_list *ret) {
         size_t cap = 0;
         for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
                 struct mapping m;
-                /* Field lines start with a capitalised key and a colon;
-                 * header lines with a hex address and '-'. */
-                const char *colon = strchr(line, ':'), *dash = strchr(line, '-'), *space = strchr(line, ' ');
+                /* Field lines start with a key and a colon; header lines
+                 * with "start-end ". Only this line is searched: smaps of a
+                 * process with many mappings is large. */
+                size_t len = strcspn(line, "\n");
+                const char *dash = memchr(line, '-', len), *space = memchr(line, ' ', len);
+                const char *colon = memchr(line, ':', len);
                 bool header = dash && space && dash < space && (!colon || dash < colon);
                 if (header) {
-                        int r = parse_header(line, &m);
+                        int r = parse_header(line, len, &m);
                         if (r < 0) {
                                 maps_free(&l);
                                 return r;

@@ -11,6 +11,8 @@
  *                                   N threads, a mapping of `reserve` MiB never
  *                                   touched, `touch` MiB written (the shape that
  *                                   makes core dumps slow), in stay_wide()
+ * spinner                           start a thread that burns a core in spin_in_thread()
+ * maps    count=N                   make N separate mappings in make_mappings()
  * exit    code=N                    exit with status N
  * signal  sig=N                     die of signal N
  * sigwait                           print each signal received; exit 100+N on SIGTERM
@@ -79,6 +81,12 @@ __attribute__((noinline)) static void spin_hot(void) {
                 x++;
 }
 
+static void *spin_in_thread(void *unused) {
+        (void) unused;
+        spin_hot();
+        return NULL;
+}
+
 static void *thread_idle(void *unused) {
         (void) unused;
         idle_forever();
@@ -123,6 +131,38 @@ __attribute__((noinline)) static void stay_wide(int threads, double reserve_mib,
         spawn_threads(threads);
 }
 
+__attribute__((noinline)) static void start_spinner(void) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, spin_in_thread, NULL) != 0) {
+                perror("pthread_create");
+                exit(1);
+        }
+        announce("spinner started");
+        idle_forever();
+}
+
+/* Alternating protections keep the kernel from merging neighbours, so each
+ * page is its own mapping (and its own segment in a core). */
+__attribute__((noinline)) static void make_mappings(int count) {
+        long page = sysconf(_SC_PAGESIZE);
+        char *area = mmap(NULL, (size_t) count * (size_t) page, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (area == MAP_FAILED) {
+                perror("mmap");
+                exit(1);
+        }
+        for (int i = 0; i < count; i++) {
+                area[(size_t) i * (size_t) page] = (char) (i | 1);
+                if (i % 2 && mprotect(area + (size_t) i * (size_t) page, (size_t) page, PROT_READ) < 0) {
+                        perror("mprotect");
+                        exit(1);
+                }
+        }
+        leak_marker = 0xfeedfacecafebeefUL;
+        announce("mappings made");
+        idle_forever();
+}
+
 static void on_signal(int sig) {
         char line[64];
         int n = snprintf(line, sizeof line, "got signal %d\n", sig);
@@ -148,6 +188,10 @@ static int behave(const char *mode, int argc, char **argv) {
         if (strcmp(mode, "wide") == 0)
                 stay_wide(atoi(arg(argc, argv, "threads", "300")), atof(arg(argc, argv, "reserve", "1024")),
                           atof(arg(argc, argv, "touch", "16")));
+        if (strcmp(mode, "spinner") == 0)
+                start_spinner();
+        if (strcmp(mode, "maps") == 0)
+                make_mappings(atoi(arg(argc, argv, "count", "70000")));
         if (strcmp(mode, "exit") == 0)
                 exit(atoi(arg(argc, argv, "code", "0")));
         if (strcmp(mode, "signal") == 0) {
