@@ -465,9 +465,21 @@ static void parse_actions(struct ctx *c, const struct ynode *n, struct rule *r) 
         r->actions = calloc(n->n ? n->n : 1, sizeof *r->actions);
         if (!r->actions)
                 abort();
-        for (size_t i = 0; i < n->n; i++)
-                if (parse_action(c, n->items[i], &r->actions[r->n_actions]))
-                        r->n_actions++;
+        for (size_t i = 0; i < n->n; i++) {
+                struct action *a = &r->actions[r->n_actions];
+                if (!parse_action(c, n->items[i], a))
+                        continue;
+                /* core, stacks and profile each write one file of a fixed
+                 * name: twice in a rule, the second would replace the first. */
+                bool repeatable = a->kind == ACTION_EXEC || a->kind == ACTION_SIGNAL;
+                for (size_t j = 0; j < r->n_actions && !repeatable; j++)
+                        if (r->actions[j].kind == a->kind) {
+                                err(c, n->items[i], "action '%s' is given twice in this rule",
+                                    action_kind_to_string(a->kind));
+                                break;
+                        }
+                r->n_actions++;
+        }
 }
 
 static void rule_free(struct rule *r) {

@@ -22,7 +22,7 @@
 #include "sink.h"
 #include "../ptrace.h"
 
-#define CHUNK (8u << 20)                /* bytes per process_vm_readv */
+#define CHUNK (1u << 20)                /* bytes per process_vm_readv: cache-sized, so the copy out stays fast */
 #define PAGEMAP_BATCH 65536             /* pagemap entries per read */
 #define PM_PRESENT (UINT64_C(1) << 63)
 #define PM_SWAPPED (UINT64_C(1) << 62)
@@ -299,6 +299,14 @@ struct copy {
         char *buf;
 };
 
+/* Whether the target died: killed while we hold it, it is a zombie that
+ * kill(pid, 0) would still find. */
+static bool process_gone(struct core *c) {
+        struct proc_stat st;
+        return proc_read_stat(&(struct proc_root) { .fd = c->proc_fd }, c->pid, &st) < 0 ||
+               st.state == 'Z' || st.state == 'X';
+}
+
 /* Reads [addr, addr+len) into buf. A range process_vm_readv cannot read
  * (a PROT_NONE page, the vdso on some kernels) is retried page by page
  * through /proc/PID/mem, and left as zeros if that fails too. */
@@ -321,9 +329,7 @@ static int read_memory(struct core *c, uint64_t addr, char *buf, size_t len) {
                 }
                 done += n;
         }
-        if (kill(c->pid, 0) < 0 && errno == ESRCH)
-                return -ESRCH;
-        return 0;
+        return process_gone(c) ? -ESRCH : 0;
 }
 
 static int copy_run(struct core *c, uint64_t start, uint64_t end, void *arg) {
@@ -476,6 +482,10 @@ static int dump(struct core *c, bool zstd, int fd) {
         }
         if (r == 0)
                 r = sink_finish(&sink, end);
+        /* A process killed before its memory was read leaves no mappings
+         * and reads no bytes: a core of notes alone is no capture. */
+        if (r == 0 && process_gone(c))
+                r = -ESRCH;
         free(cp.buf);
         sink_close(&sink);
         return r;
@@ -528,8 +538,12 @@ out:
         res->has_stopped = true;
         res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
         if (fd >= 0) {
-                if (r == 0 && fsync(fd) < 0)
-                        r = negative_errno();
+                /* Start the writeback now rather than whenever the kernel
+                 * gets to it, without waiting for it: the evidence heads
+                 * for the disk, and a large core does not pile up as dirty
+                 * memory that slows every writer on the machine. */
+                if (r == 0)
+                        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
                 close(fd);
                 if (r == 0)
                         r = artifact_publish(ctx->artifact, name);

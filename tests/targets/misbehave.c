@@ -7,7 +7,7 @@
  * spin                              burn one core in spin_hot()
  * threads count=N                   start N threads in spawn_threads()
  * fds     count=N                   open N file descriptors in open_fds()
- * wide    threads=N reserve=MiB touch=MiB
+ * wide    threads=N reserve=MiB touch=MiB fill=pattern|random
  *                                   N threads, a mapping of `reserve` MiB never
  *                                   touched, `touch` MiB written (the shape that
  *                                   makes core dumps slow), in stay_wide()
@@ -24,6 +24,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,16 +119,24 @@ __attribute__((noinline)) static void open_fds(int count) {
         idle_forever();
 }
 
-__attribute__((noinline)) static void stay_wide(int threads, double reserve_mib, double touch_mib) {
+__attribute__((noinline)) static void stay_wide(int threads, double reserve_mib, double touch_mib, const char *fill) {
         size_t reserve = (size_t) (reserve_mib * 1048576), touch = (size_t) (touch_mib * 1048576);
-        void *untouched = mmap(NULL, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *untouched = reserve ? mmap(NULL, reserve, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                                  : NULL;
         char *touched = malloc(touch);
         if (untouched == MAP_FAILED || !touched) {
                 perror("wide");
                 exit(1);
         }
-        for (size_t i = 0; i < touch; i++)
-                touched[i] = (char) (i * 7 + 1);
+        /* fill=pattern compresses very well, fill=random not at all. */
+        bool random_fill = strcmp(fill, "random") == 0;
+        uint64_t x = 88172645463325252ULL;
+        for (size_t i = 0; i < touch; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                touched[i] = random_fill ? (char) (x | 1) : (char) (i * 7 + 1);
+        }
         leak_marker = 0xfeedfacecafebeefUL;
         spawn_threads(threads);
 }
@@ -187,7 +197,7 @@ static int behave(const char *mode, int argc, char **argv) {
                 open_fds(atoi(arg(argc, argv, "count", "1000")));
         if (strcmp(mode, "wide") == 0)
                 stay_wide(atoi(arg(argc, argv, "threads", "300")), atof(arg(argc, argv, "reserve", "1024")),
-                          atof(arg(argc, argv, "touch", "16")));
+                          atof(arg(argc, argv, "touch", "16")), arg(argc, argv, "fill", "pattern"));
         if (strcmp(mode, "spinner") == 0)
                 start_spinner();
         if (strcmp(mode, "maps") == 0)

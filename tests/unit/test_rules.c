@@ -124,7 +124,7 @@ static void all_errors_in_one_pass(void **state) {
              "    target: {cgroup: /system.slice}\n"                   /* 22 */
              "    metric: cgroup.memory\n"                             /* 23 */
              "    when: {above: 1GiB}\n"
-             "    actions: [profile]\n"                                /* 25 */
+             "    actions: [go.heap]\n"                                /* 25 */
              "  - name: f\n"
              "    metric: rss\n"
              "    when: {above: lots}\n"                               /* 28 */
@@ -132,7 +132,15 @@ static void all_errors_in_one_pass(void **state) {
              "  - name: Bad Name\n"                                    /* 30 */
              "    metric: fds\n"
              "    when: {min: 10}\n"                                   /* 32 */
-             "    actions: core\n");                                   /* 33 */
+             "    actions: core\n"                                     /* 33 */
+             "  - name: g\n"
+             "    metric: rss\n"
+             "    when: {above: 1GiB}\n"
+             "    actions: [core, stacks, {core: {compress: zstd}}, {core: {via: gcore, filter: 3}}]\n" /* 37 */
+             "  - name: h\n"
+             "    metric: cpu\n"
+             "    when: {above: 90}\n"
+             "    actions: [{profile: {duration: 10ms, frequency: 99999, seconds: 3}}]\n"); /* 41 */
         assert_int_equal(l.r, -EINVAL);
         expect_diag(&l, 2, 3, "unknown key 'intervall' in defaults (did you mean 'interval'?)");
         expect_diag(&l, 10, 23, "unknown key 'spkie' in when (did you mean 'spike'?)");
@@ -144,12 +152,17 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 19, 23, "duplicate key 'above' in when (first at line 19)");
         expect_diag(&l, 22, 14, "'cgroup' in target is not supported yet");
         expect_diag(&l, 23, 13, "metric 'cgroup.memory' has no source in this version yet");
-        expect_diag(&l, 25, 15, "action 'profile' is not supported yet");
+        expect_diag(&l, 25, 15, "action 'go.heap' is not supported yet");
         expect_diag(&l, 28, 19, "'lots' is not a size");
         expect_diag(&l, 29, 30, "argv[0] 'notify' must be an absolute path");
         expect_diag(&l, 30, 11, "name 'Bad Name' may use only");
         expect_diag(&l, 32, 11, "when needs 'above' or 'spike'");
         expect_diag(&l, 33, 14, "actions must be a list, not a scalar");
+        expect_diag(&l, 37, 29, "action 'core' is given twice in this rule");
+        expect_diag(&l, 37, 62, "core: compress and filter need the native writer");
+        expect_diag(&l, 41, 36, "duration: 10ms is outside 100ms to 1h");
+        expect_diag(&l, 41, 53, "frequency: 99999 Hz is above");
+        expect_diag(&l, 41, 60, "unknown key 'seconds' in profile");
         /* the one valid rule is kept; the others are not */
         assert_int_equal(l.set.n, 1);
         assert_string_equal(l.set.rules[0].name, "a");

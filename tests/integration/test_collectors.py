@@ -1,0 +1,252 @@
+"""The native collectors, checked with the ecosystem's own readers: gdb and
+eu-stack read the cores, `go tool pprof` reads the profiles."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import AUTODUMP, MISBEHAVE, action, artifacts, proc_state, trigger, wait_for
+
+GOSERVICE_SRC = Path(__file__).parents[1] / "targets/goservice/main.go"
+
+
+def collect(actions, pid, out, env=None):
+    r = subprocess.run([AUTODUMP, "collect", actions, "-o", str(out), str(pid)], capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ, **(env or {})))
+    assert r.stdout.strip(), r.stderr
+    return Path(r.stdout.strip()), r
+
+
+def gdb(binary, core, *commands, extra=()):
+    args = ["gdb", "--nx", "--batch", *extra]
+    for c in commands:
+        args += ["-ex", c]
+    r = subprocess.run([*args, str(binary), str(core)], capture_output=True, text=True, timeout=300)
+    return r.stdout + r.stderr
+
+
+def started(*args):
+    p = subprocess.Popen([MISBEHAVE, *args], stdout=subprocess.PIPE, text=True)
+    return p
+
+
+def stop(p):
+    p.kill()
+    p.wait()
+
+
+def test_native_core_has_every_thread_and_the_memory(tmp_path):
+    t = started("threads", "count=20")
+    try:
+        assert t.stdout.readline().startswith("threads started")
+        art, r = collect("core", t.pid, tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert proc_state(t.pid) in ("S", "R")
+    finally:
+        stop(t)
+    core = action(trigger(art), "core")
+    assert core["status"] == "ok" and core["files"] == ["core"]
+    assert 0 <= core["target_stopped_seconds"] < 2
+    out = gdb(MISBEHAVE, art / "core", "info threads", "thread apply all bt")
+    lwps = [l for l in out.splitlines() if "LWP" in l and l.lstrip("* ").split()[0].isdigit()]
+    assert len(lwps) == 21, out
+    assert out.count("thread_idle") == 20 and "spawn_threads" in out
+    es = subprocess.run(["eu-stack", "--core", str(art / "core"), "--executable", MISBEHAVE],
+                        capture_output=True, text=True, timeout=120)
+    assert es.stdout.count("TID ") == 21 and "spawn_threads" in es.stdout, es.stdout + es.stderr
+
+
+def test_native_core_is_sparse_on_a_wide_process(tmp_path):
+    t = started("wide", "threads=50", "reserve=1024", "touch=16")
+    try:
+        assert t.stdout.readline().startswith("threads started")
+        art, r = collect("core", t.pid, tmp_path)
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(t)
+    core = action(trigger(art), "core")
+    size = (art / "core").stat().st_size
+    on_disk = (art / "core").stat().st_blocks * 512
+    assert core["bytes"] == size > 1 << 30           # the untouched GiB is in the address space...
+    assert core["disk_bytes"] == on_disk < 64 << 20  # ...but not on disk
+    out = gdb(MISBEHAVE, art / "core", "print/x leak_marker", "bt")
+    assert "0xfeedfacecafebeef" in out and "stay_wide" in out, out
+
+
+def test_zstd_core_decompresses_to_a_core_gdb_reads(tmp_path, rules, autodump):
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: leak\n    metric: rss\n    when: {above: 64MiB}\n"
+              "    actions: [{core: {compress: zstd}}]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=400", "max=96")
+    a.wait_log("artifact written")
+    art = artifacts(out)[0]
+    core = action(trigger(art), "core")
+    assert core["status"] == "ok" and core["files"] == ["core.zst"], core
+    assert not (art / "core").exists()
+    subprocess.run(["zstd", "-q", "-d", str(art / "core.zst"), "-o", str(tmp_path / "core")], check=True)
+    assert (tmp_path / "core").stat().st_size > core["bytes"] * 10     # leaked pages are alike: it shrinks
+    text = gdb(MISBEHAVE, tmp_path / "core", "print/x leak_marker", "bt")
+    assert "0xfeedfacecafebeef" in text and "leak_memory" in text, text
+
+
+def test_filter_overrides_coredump_filter(tmp_path, rules, autodump):
+    """filter: 0 keeps no memory of the process's own: neither the leak nor
+    the data segment with leak_marker is in the core."""
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: leak\n    metric: rss\n    when: {above: 64MiB}\n"
+              "    actions: [{core: {filter: 0}}]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=400", "max=96")
+    a.wait_log("artifact written")
+    art = artifacts(out)[0]
+    core = action(trigger(art), "core")
+    assert core["status"] == "ok" and core["bytes"] < 1 << 20, core
+    text = gdb(MISBEHAVE, art / "core", "print/x leak_marker", "bt")
+    assert "0xfeedfacecafebeef" not in text and "leak_memory" not in text, text
+
+
+def test_go_core_opens_with_goroutines(tmp_path):
+    build = tmp_path / "go"
+    build.mkdir()
+    shutil.copy(GOSERVICE_SRC, build / "main.go")
+    env = dict(os.environ, HOME=str(tmp_path), GOCACHE=str(tmp_path / "gocache"), GO111MODULE="off")
+    subprocess.run(["go", "build", "-o", str(build / "goservice"), "main.go"], cwd=build, env=env,
+                   check=True, timeout=300)
+    g = subprocess.Popen([build / "goservice"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert g.stdout.readline() == "ready\n"
+        art, r = collect("core", g.pid, tmp_path / "out")
+        assert r.returncode == 0, r.stderr
+    finally:
+        g.kill()
+        g.wait()
+    out = gdb(build / "goservice", art / "core", "info threads", "print/x 'main.marker'", "info goroutines",
+              extra=["-iex", "set auto-load safe-path /"])
+    lwps = [l for l in out.splitlines() if "LWP" in l and l.lstrip("* ").split()[0].isdigit()]
+    assert len(lwps) >= 5, out
+    assert "0xfeedfacecafebeef" in out, out
+    assert sum(1 for l in out.splitlines() if "waiting" in l and "runtime.gopark" in l) >= 50, out
+
+
+def test_more_than_65535_segments(tmp_path):
+    old = Path("/proc/sys/vm/max_map_count").read_text()
+    Path("/proc/sys/vm/max_map_count").write_text("262144")
+    t = started("maps", "count=70000")
+    try:
+        assert t.stdout.readline().startswith("mappings made")
+        art, r = collect("core", t.pid, tmp_path)
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(t)
+        Path("/proc/sys/vm/max_map_count").write_text(old)
+    header = subprocess.run(["readelf", "-h", str(art / "core")], capture_output=True, text=True).stdout
+    assert "Number of program headers:         65535 (" in header, header
+    phnum = int(header.split("65535 (")[1].split(")")[0])
+    assert phnum > 70000
+    out = gdb(MISBEHAVE, art / "core", "print/x leak_marker", "bt")
+    assert "0xfeedfacecafebeef" in out and "make_mappings" in out, out
+
+
+def mount_tmpfs(path, size):
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+
+
+def test_disk_full_leaves_no_partial_core(tmp_path, rules, autodump):
+    small = tmp_path / "small"
+    mount_tmpfs(small, "24m")
+    try:
+        conf = tmp_path / "autodump.conf"
+        conf.write_text("[storage]\nmin_free = 0%\n")
+        r = rules("defaults: {interval: 200ms, cooldown: 1s, max: 2}\nrules:\n"
+                  "  - name: leak\n    metric: rss\n    when: {above: 48MiB}\n    actions: [core, stacks]\n")
+        a = autodump("run", "-c", conf, "-r", r, "-o", small / "out", "--", MISBEHAVE, "leak", "rate=400", "max=64")
+        wait_for(lambda: a.text().count("artifact written") >= 2, 30, what=a.text())
+        assert a.proc.poll() is None, "the watchdog keeps watching"
+        for art in artifacts(small / "out"):
+            doc = trigger(art)
+            core, stacks = doc["actions"]
+            assert core["status"] == "failed", core
+            assert core["error"] == "disk full while writing core; the partial file was removed"
+            assert stacks["status"] == "ok"
+            assert not [f for f in art.iterdir() if f.name.startswith(("core", ".core"))]
+    finally:
+        subprocess.run(["umount", "-l", str(small)])
+
+
+def test_min_free_refuses_a_core_that_would_not_fit(tmp_path, rules, autodump):
+    small = tmp_path / "small"
+    mount_tmpfs(small, "64m")
+    try:
+        conf = tmp_path / "autodump.conf"
+        conf.write_text("[storage]\nmin_free = 50%\n")
+        r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+                  "  - name: leak\n    metric: rss\n    when: {above: 48MiB}\n    actions: [core]\n")
+        a = autodump("run", "-c", conf, "-r", r, "-o", small / "out", "--", MISBEHAVE, "leak", "rate=400", "max=64")
+        a.wait_log("artifact written")
+        core = action(trigger(artifacts(small / "out")[0]), "core")
+        assert core["status"] == "skipped", core
+        assert "the core would take about" in core["error"] and "below min_free 50%" in core["error"]
+    finally:
+        subprocess.run(["umount", "-l", str(small)])
+
+
+def pprof_top(profile):
+    env = dict(os.environ, HOME=tempfile.gettempdir(), PPROF_TMPDIR=tempfile.gettempdir())
+    r = subprocess.run(["go", "tool", "pprof", "-top", str(profile)], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_profile_names_the_hot_function(tmp_path, rules, autodump):
+    out = tmp_path / "out"
+    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+              "  - name: hot\n    metric: cpu\n    when: {above: 50, for: 2}\n"
+              "    actions: [{profile: {duration: 2s, frequency: 199}}]\n")
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "spin")
+    a.wait_log("artifact written", timeout=30)
+    art = artifacts(out)[0]
+    prof = action(trigger(art), "profile")
+    assert prof["status"] == "ok" and prof["files"] == ["profile.pb.gz"], prof
+    assert 1.9 < prof["seconds"] < 4
+    top = pprof_top(art / "profile.pb.gz")
+    assert "Type: cpu" in top
+    first = next(l for l in top.splitlines() if l.strip().endswith("spin_hot"))
+    assert float(first.split("%")[0].split()[-1]) > 80, top       # flat% of spin_hot
+    assert "behave" in top and "main" in top
+
+
+def test_profile_picks_up_threads_born_during_it(tmp_path):
+    t = subprocess.Popen([MISBEHAVE, "spinner", "after=0.7"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.2)
+        art, r = collect("profile", t.pid, tmp_path)
+    finally:
+        stop(t)
+    assert r.returncode == 0, r.stderr
+    assert "spin_in_thread" in pprof_top(art / "profile.pb.gz")
+
+
+def test_profile_refused_is_a_clear_failure():
+    t = subprocess.Popen([MISBEHAVE, "spin"])
+    out = Path(tempfile.mkdtemp(prefix="autodump-nobody-"))
+    out.chmod(0o777)
+    try:
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            AUTODUMP, "collect", "profile", "-o", str(out), str(t.pid)],
+                           capture_output=True, text=True, timeout=60)
+        prof = action(trigger(Path(r.stdout.strip())), "profile")
+        assert r.returncode == 1
+        assert prof["status"] == "failed"
+        assert prof["error"].startswith("perf_event_open refused: "), prof
+        assert "perf_event_paranoid" in prof["error"]
+    finally:
+        stop(t)
+        shutil.rmtree(out)
