@@ -10,18 +10,48 @@
 #include "../ptrace.h"
 
 #define MAX_FRAMES 256
+#define SYMBOL_CACHE 4096               /* slots; a power of two */
 
-struct unwind {
-        Dwfl *dwfl;
-        FILE *out;
-        unsigned depth;
+/* One thread's frames, taken while it is stopped and printed after it runs
+ * again: symbolizing needs the modules' files, not the process. */
+struct thread_frames {
+        pid_t tid;
+        char name[64];
+        size_t n;
+        Dwarf_Addr pc[MAX_FRAMES];
+        bool activation[MAX_FRAMES];
+        const char *error;              /* why no frame could be had */
 };
 
-static void print_frame(struct unwind *u, Dwarf_Addr pc, bool activation) {
-        /* A return address points after the call; look up the call itself
-         * so the line is the caller's, not the next statement's. */
-        Dwarf_Addr lookup = activation ? pc : pc - 1;
-        Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, lookup);
+struct symbol_cache {
+        Dwarf_Addr key[SYMBOL_CACHE];
+        char *text[SYMBOL_CACHE];
+};
+
+static int frame_cb(Dwfl_Frame *frame, void *arg) {
+        struct thread_frames *t = arg;
+        Dwarf_Addr pc;
+        bool activation;
+        if (!dwfl_frame_pc(frame, &pc, &activation))
+                return DWARF_CB_ABORT;
+        t->pc[t->n] = pc;
+        t->activation[t->n] = activation;
+        return ++t->n >= MAX_FRAMES ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+/* "symbol+0xoff (module) at file:line" for an address, formatted once per
+ * distinct address: the threads of a pool share their frames. When the
+ * cache is full the text goes to `buf`. */
+static const char *describe(Dwfl *dwfl, struct symbol_cache *cache, Dwarf_Addr lookup, bool activation,
+                            char *buf, size_t size) {
+        size_t slot = (size_t) (lookup * 0x9E3779B97F4A7C15ULL >> 52) & (SYMBOL_CACHE - 1);
+        size_t probes = 0;
+        while (cache->text[slot] && cache->key[slot] != lookup && ++probes < SYMBOL_CACHE)
+                slot = (slot + 1) & (SYMBOL_CACHE - 1);
+        if (cache->text[slot] && cache->key[slot] == lookup)
+                return cache->text[slot];
+
+        Dwfl_Module *mod = dwfl_addrmodule(dwfl, lookup);
         const char *sym = NULL, *modname = NULL;
         GElf_Off offset = 0;
         GElf_Sym s;
@@ -29,27 +59,21 @@ static void print_frame(struct unwind *u, Dwarf_Addr pc, bool activation) {
                 modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
                 sym = dwfl_module_addrinfo(mod, lookup, &offset, &s, NULL, NULL, NULL);
         }
-        fprintf(u->out, "  #%-2u 0x%016" PRIx64 " %s", u->depth, (uint64_t) pc, sym ? sym : "??");
-        if (sym)
-                fprintf(u->out, "+0x%" PRIx64, (uint64_t) (offset + (activation ? 0 : 1)));
-        if (modname)
-                fprintf(u->out, " (%s)", modname);
         Dwfl_Line *line = mod ? dwfl_module_getsrc(mod, lookup) : NULL;
-        int lineno;
+        int lineno = 0;
         const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        char off[32] = "", where[512] = "";
+        if (sym)
+                snprintf(off, sizeof off, "+0x%" PRIx64, (uint64_t) (offset + (activation ? 0 : 1)));
         if (src)
-                fprintf(u->out, " at %s:%d", src, lineno);
-        fputc('\n', u->out);
-}
-
-static int frame_cb(Dwfl_Frame *frame, void *arg) {
-        struct unwind *u = arg;
-        Dwarf_Addr pc;
-        bool activation;
-        if (!dwfl_frame_pc(frame, &pc, &activation))
-                return DWARF_CB_ABORT;
-        print_frame(u, pc, activation);
-        return ++u->depth >= MAX_FRAMES ? DWARF_CB_ABORT : DWARF_CB_OK;
+                snprintf(where, sizeof where, " at %s:%d", src, lineno);
+        snprintf(buf, size, "%s%s%s%s%s%s", sym ? sym : "??", off, modname ? " (" : "", modname ? modname : "",
+                 modname ? ")" : "", where);
+        if (!cache->text[slot] && (cache->text[slot] = strdup(buf))) {
+                cache->key[slot] = lookup;
+                return cache->text[slot];
+        }
+        return buf;
 }
 
 static void thread_name(int proc_fd, pid_t pid, pid_t tid, char *buf, size_t size) {
@@ -64,7 +88,7 @@ static void thread_name(int proc_fd, pid_t pid, pid_t tid, char *buf, size_t siz
         snprintf(buf, size, "%s", text);
 }
 
-static int write_stacks(int proc_fd, const struct stopped_process *sp, FILE *out, unsigned *ret_unwound) {
+static Dwfl *begin_dwfl(pid_t pid) {
         static char *debuginfo_path = NULL;
         static const Dwfl_Callbacks callbacks = {
                 .find_elf = dwfl_linux_proc_find_elf,
@@ -72,33 +96,54 @@ static int write_stacks(int proc_fd, const struct stopped_process *sp, FILE *out
                 .debuginfo_path = &debuginfo_path,
         };
         Dwfl *dwfl = dwfl_begin(&callbacks);
-        if (!dwfl)
-                return -ENOMEM;
-        int r = 0;
         /* The threads are already stopped by us: libdw must not attach
          * itself (it would use PTRACE_ATTACH). */
-        if (dwfl_linux_proc_report(dwfl, sp->pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0 ||
-            dwfl_linux_proc_attach(dwfl, sp->pid, true) != 0) {
-                r = -EIO;
-                goto out;
+        if (dwfl && (dwfl_linux_proc_report(dwfl, pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0 ||
+                     dwfl_linux_proc_attach(dwfl, pid, true) != 0)) {
+                dwfl_end(dwfl);
+                return NULL;
         }
-        unsigned unwound = 0;
-        fprintf(out, "process %d: %zu threads\n", (int) sp->pid, sp->n);
+        return dwfl;
+}
+
+/* While the process is stopped: every thread's program counters. */
+static void unwind_all(Dwfl *dwfl, int proc_fd, const struct stopped_process *sp, struct thread_frames *threads) {
         for (size_t i = 0; i < sp->n; i++) {
-                char name[64];
-                thread_name(proc_fd, sp->pid, sp->threads[i].tid, name, sizeof name);
-                fprintf(out, "\nthread %d (%s)%s:\n", (int) sp->threads[i].tid, name,
-                        sp->threads[i].tid == sp->pid ? " [main]" : "");
-                struct unwind u = { .dwfl = dwfl, .out = out };
-                if (dwfl_getthread_frames(dwfl, sp->threads[i].tid, frame_cb, &u) != 0 && u.depth == 0)
-                        fprintf(out, "  (no frames: %s)\n", dwfl_errmsg(-1));
-                else
-                        unwound++;
+                struct thread_frames *t = &threads[i];
+                t->tid = sp->threads[i].tid;
+                thread_name(proc_fd, sp->pid, t->tid, t->name, sizeof t->name);
+                if (dwfl_getthread_frames(dwfl, t->tid, frame_cb, t) != 0 && t->n == 0)
+                        t->error = dwfl_errmsg(-1);
         }
-        *ret_unwound = unwound;
-out:
-        dwfl_end(dwfl);
-        return r;
+}
+
+static unsigned print_all(Dwfl *dwfl, pid_t pid, const struct thread_frames *threads, size_t n, FILE *out) {
+        struct symbol_cache *cache = calloc(1, sizeof *cache);
+        if (!cache)
+                return 0;
+        unsigned unwound = 0;
+        char buf[1024];
+        fprintf(out, "process %d: %zu threads\n", (int) pid, n);
+        for (size_t i = 0; i < n; i++) {
+                const struct thread_frames *t = &threads[i];
+                fprintf(out, "\nthread %d (%s)%s:\n", (int) t->tid, t->name, t->tid == pid ? " [main]" : "");
+                if (t->n == 0) {
+                        fprintf(out, "  (no frames: %s)\n", t->error ? t->error : "unknown");
+                        continue;
+                }
+                unwound++;
+                for (size_t k = 0; k < t->n; k++) {
+                        /* A return address points after the call; look up the
+                         * call itself so the line is the caller's. */
+                        Dwarf_Addr lookup = t->activation[k] ? t->pc[k] : t->pc[k] - 1;
+                        fprintf(out, "  #%-2zu 0x%016" PRIx64 " %s\n", k, (uint64_t) t->pc[k],
+                                describe(dwfl, cache, lookup, t->activation[k], buf, sizeof buf));
+                }
+        }
+        for (size_t i = 0; i < SYMBOL_CACHE; i++)
+                free(cache->text[i]);
+        free(cache);
+        return unwound;
 }
 
 int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
@@ -108,24 +153,38 @@ int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct actio
                 result_stop_failed(res, ctx, r);
                 return r;
         }
-        size_t threads = sp.n;
-        int fd = -1;
-        r = artifact_open_partial(ctx->artifact, "stacks.txt", &fd);
-        FILE *out = r >= 0 ? fdopen(fd, "w") : NULL;
-        unsigned unwound = 0;
-        if (out)
-                r = write_stacks(ctx->proc->fd, &sp, out, &unwound);
-        else if (r >= 0)
-                r = negative_errno();
-        /* Resume before anything else can fail: the stop is only as long as
-         * the unwinding. */
+        size_t n = sp.n;
+        struct thread_frames *threads = calloc(n, sizeof *threads);
+        Dwfl *dwfl = threads ? begin_dwfl(ctx->pid) : NULL;
+        if (dwfl)
+                unwind_all(dwfl, ctx->proc->fd, &sp, threads);
+        /* Only the unwinding needs the process stopped; symbolizing reads
+         * the modules' files, and happens after this. */
         ptrace_resume_process(&sp);
         res->has_stopped = true;
         res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
-        if (out && fclose(out) != 0 && r >= 0)
+        if (!dwfl) {
+                result_set(res, ACTION_FAILED, "cannot read the process's modules: %s",
+                           threads ? dwfl_errmsg(-1) : "out of memory");
+                free(threads);
+                return -EIO;
+        }
+
+        int fd = -1;
+        FILE *out = NULL;
+        unsigned unwound = 0;
+        r = artifact_open_partial(ctx->artifact, "stacks.txt", &fd);
+        if (r >= 0 && !(out = fdopen(fd, "w"))) {
                 r = negative_errno();
-        else if (!out && fd >= 0)
                 close(fd);
+        }
+        if (out) {
+                unwound = print_all(dwfl, ctx->pid, threads, n, out);
+                if (fclose(out) != 0)
+                        r = negative_errno();
+        }
+        dwfl_end(dwfl);
+        free(threads);
         if (r >= 0)
                 r = artifact_publish(ctx->artifact, "stacks.txt");
         if (r < 0) {
@@ -135,7 +194,7 @@ int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct actio
         }
         result_add_file(res, ctx->artifact->dir_fd, "stacks.txt");
         if (unwound == 0)
-                result_set(res, ACTION_FAILED, "no thread of %zu could be unwound", threads);
+                result_set(res, ACTION_FAILED, "no thread of %zu could be unwound", n);
         else
                 result_set(res, ACTION_OK, NULL);
         return 0;
