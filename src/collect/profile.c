@@ -15,6 +15,7 @@
 
 #include "collect.h"
 #include "pprof.h"
+#include "symbols.h"
 
 #define RING_PAGES 16                   /* data pages per thread: 64 KiB */
 #define DRAIN_MS 100
@@ -237,16 +238,7 @@ static int sample(struct profiler *p, int pidfd, usec_t duration) {
 /* Turns the counted stacks into pprof samples, symbolizing each distinct
  * address once with libdw against the live process's modules. */
 static int symbolize(struct profiler *p, struct pprof *out) {
-        static char *debuginfo_path = NULL;
-        static const Dwfl_Callbacks callbacks = {
-                .find_elf = dwfl_linux_proc_find_elf,
-                .find_debuginfo = dwfl_standard_find_debuginfo,
-                .debuginfo_path = &debuginfo_path,
-        };
-        Dwfl *dwfl = dwfl_begin(&callbacks);
-        if (!dwfl)
-                return -ENOMEM;
-        bool have_modules = dwfl_linux_proc_report(dwfl, p->pid) == 0 && dwfl_report_end(dwfl, NULL, NULL) == 0;
+        Dwfl *dwfl = symbols_open(p->pid);
         int r = 0;
         uint64_t ids[MAX_FRAMES];
         for (size_t b = 0; r == 0 && b < STACK_BUCKETS; b++)
@@ -255,21 +247,19 @@ static int symbolize(struct profiler *p, struct pprof *out) {
                                 /* Callers' addresses are return addresses: the
                                  * call is the instruction before. */
                                 Dwarf_Addr lookup = i == 0 ? s->ips[i] : s->ips[i] - 1;
-                                Dwfl_Module *mod = have_modules ? dwfl_addrmodule(dwfl, lookup) : NULL;
-                                GElf_Sym sym;
-                                GElf_Off off;
-                                const char *name = mod ? dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL) : NULL;
-                                Dwfl_Line *line = mod ? dwfl_module_getsrc(mod, lookup) : NULL;
-                                int lineno = 0;
-                                const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+                                struct symbol sym = {};
+                                if (dwfl)
+                                        symbols_lookup(dwfl, lookup, &sym);
+                                const char *name = sym.name;
                                 char unknown[64];
                                 if (!name) {
-                                        const char *modname = mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) : NULL;
-                                        snprintf(unknown, sizeof unknown, "[%s]", modname ? strrchr(modname, '/') ? strrchr(modname, '/') + 1 : modname : "unknown");
+                                        const char *base = sym.module ? strrchr(sym.module, '/') : NULL;
+                                        snprintf(unknown, sizeof unknown, "[%s]",
+                                                 base ? base + 1 : sym.module ? sym.module : "unknown");
                                         name = unknown;
                                 }
-                                uint64_t fn = pprof_function(out, name, file);
-                                ids[i] = pprof_location(out, s->ips[i], fn, lineno);
+                                uint64_t fn = pprof_function(out, name, sym.file);
+                                ids[i] = pprof_location(out, s->ips[i], fn, sym.line);
                                 if (!fn || !ids[i])
                                         r = -ENOMEM;
                         }
@@ -277,7 +267,8 @@ static int symbolize(struct profiler *p, struct pprof *out) {
                                 r = pprof_add_sample(out, ids, s->n, s->count,
                                                      s->count * (int64_t) (1000000000 / p->frequency));
                 }
-        dwfl_end(dwfl);
+        if (dwfl)
+                dwfl_end(dwfl);
         return r;
 }
 

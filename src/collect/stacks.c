@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "collect.h"
+#include "symbols.h"
 #include "../ptrace.h"
 
 #define MAX_FRAMES 256
@@ -51,24 +52,15 @@ static const char *describe(Dwfl *dwfl, struct symbol_cache *cache, Dwarf_Addr l
         if (cache->text[slot] && cache->key[slot] == lookup)
                 return cache->text[slot];
 
-        Dwfl_Module *mod = dwfl_addrmodule(dwfl, lookup);
-        const char *sym = NULL, *modname = NULL;
-        GElf_Off offset = 0;
-        GElf_Sym s;
-        if (mod) {
-                modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-                sym = dwfl_module_addrinfo(mod, lookup, &offset, &s, NULL, NULL, NULL);
-        }
-        Dwfl_Line *line = mod ? dwfl_module_getsrc(mod, lookup) : NULL;
-        int lineno = 0;
-        const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        struct symbol sym;
+        symbols_lookup(dwfl, lookup, &sym);
         char off[32] = "", where[512] = "";
-        if (sym)
-                snprintf(off, sizeof off, "+0x%" PRIx64, (uint64_t) (offset + (activation ? 0 : 1)));
-        if (src)
-                snprintf(where, sizeof where, " at %s:%d", src, lineno);
-        snprintf(buf, size, "%s%s%s%s%s%s", sym ? sym : "??", off, modname ? " (" : "", modname ? modname : "",
-                 modname ? ")" : "", where);
+        if (sym.name)
+                snprintf(off, sizeof off, "+0x%" PRIx64, sym.offset + (activation ? 0 : 1));
+        if (sym.file)
+                snprintf(where, sizeof where, " at %s:%d", sym.file, sym.line);
+        snprintf(buf, size, "%s%s%s%s%s%s", sym.name ? sym.name : "??", off, sym.module ? " (" : "",
+                 sym.module ? sym.module : "", sym.module ? ")" : "", where);
         if (!cache->text[slot] && (cache->text[slot] = strdup(buf))) {
                 cache->key[slot] = lookup;
                 return cache->text[slot];
@@ -89,17 +81,10 @@ static void thread_name(int proc_fd, pid_t pid, pid_t tid, char *buf, size_t siz
 }
 
 static Dwfl *begin_dwfl(pid_t pid) {
-        static char *debuginfo_path = NULL;
-        static const Dwfl_Callbacks callbacks = {
-                .find_elf = dwfl_linux_proc_find_elf,
-                .find_debuginfo = dwfl_standard_find_debuginfo,
-                .debuginfo_path = &debuginfo_path,
-        };
-        Dwfl *dwfl = dwfl_begin(&callbacks);
+        Dwfl *dwfl = symbols_open(pid);
         /* The threads are already stopped by us: libdw must not attach
          * itself (it would use PTRACE_ATTACH). */
-        if (dwfl && (dwfl_linux_proc_report(dwfl, pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0 ||
-                     dwfl_linux_proc_attach(dwfl, pid, true) != 0)) {
+        if (dwfl && dwfl_linux_proc_attach(dwfl, pid, true) != 0) {
                 dwfl_end(dwfl);
                 return NULL;
         }

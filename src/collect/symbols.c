@@ -1,0 +1,31 @@
+#include "symbols.h"
+
+Dwfl *symbols_open(pid_t pid) {
+        static char *debuginfo_path = NULL;
+        static const Dwfl_Callbacks callbacks = {
+                .find_elf = dwfl_linux_proc_find_elf,
+                .find_debuginfo = dwfl_standard_find_debuginfo,
+                .debuginfo_path = &debuginfo_path,
+        };
+        Dwfl *dwfl = dwfl_begin(&callbacks);
+        if (dwfl && (dwfl_linux_proc_report(dwfl, pid) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0)) {
+                dwfl_end(dwfl);
+                return NULL;
+        }
+        return dwfl;
+}
+
+void symbols_lookup(Dwfl *dwfl, Dwarf_Addr addr, struct symbol *ret) {
+        *ret = (struct symbol) {};
+        Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
+        if (!mod)
+                return;
+        GElf_Off offset = 0;
+        GElf_Sym sym;
+        ret->module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        ret->name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+        ret->offset = offset;
+        Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+        if (line)
+                ret->file = dwfl_lineinfo(line, NULL, &ret->line, NULL, NULL, NULL);
+}
