@@ -19,10 +19,11 @@ static const action_fn action_fns[_ACTION_MAX] = {
         [ACTION_PROFILE] = collect_profile,
 };
 
-static void save(struct artifact *a, json_t *doc) {
+static int save(struct artifact *a, json_t *doc) {
         int r = artifact_write_json(a->dir_fd, "trigger.json", doc);
         if (r < 0)
                 log_error("%s: cannot write trigger.json: %s", a->partial, strerror(-r));
+        return r;
 }
 
 /* Never start a capture that would leave the disk fuller than configured:
@@ -40,6 +41,8 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
                   char **ret_path) {
         int r = artifact_create(a);
         if (r < 0) {
+                /* Nothing can be recorded there: the watchdog logs it,
+                 * removes what was made, and keeps watching. */
                 log_error("cannot create artifact directory in %s: %s", a->output, strerror(-r));
                 return r;
         }
@@ -90,8 +93,14 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
                                     res.status == ACTION_SKIPPED ? "skipped" : "failed", res.error);
         }
         json_object_set_new(doc, "complete", json_true());
-        save(a, doc);
+        r = save(a, doc);
         json_decref(doc);
+        /* An artifact without its record explains nothing: none rather
+         * than that. */
+        if (r < 0) {
+                artifact_remove(a);
+                return r;
+        }
         r = artifact_commit(a, ret_path);
         if (r < 0)
                 log_error("cannot move %s into place: %s", a->partial, strerror(-r));

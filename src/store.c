@@ -98,6 +98,31 @@ void artifact_discard(struct artifact *a, const char *name) {
         unlinkat(a->dir_fd, partial, 0);
 }
 
+/* Removes dir_fd/name and everything below it (artifacts are two levels
+ * deep at most: proc/ holds files only). */
+static void remove_tree(int dir_fd, const char *name) {
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+                DIR *d;
+                if (opendir_at(fd, ".", &d) == 0) {
+                        struct dirent *de;
+                        while ((de = readdir(d)))
+                                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                                        remove_tree(fd, de->d_name);
+                        closedir(d);
+                }
+                close(fd);
+                unlinkat(dir_fd, name, AT_REMOVEDIR);
+        } else
+                unlinkat(dir_fd, name, 0);
+}
+
+void artifact_remove(struct artifact *a) {
+        _cleanup_close_ int out_fd = open(a->output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (out_fd >= 0)
+                remove_tree(out_fd, a->partial);
+}
+
 /* Removes the hidden files a killed collector left half-written. */
 static void remove_partial_files(int dir_fd) {
         DIR *d;
@@ -192,9 +217,13 @@ int artifact_abandon(struct artifact *a, const char *reason, char **ret_path) {
         remove_partial_files(dir_fd);
         int r = artifact_write_json(dir_fd, "trigger.json", doc);
         json_decref(doc);
+        if (r >= 0)
+                r = artifact_commit(a, ret_path);
         if (r < 0)
-                return r;
-        return artifact_commit(a, ret_path);
+                /* Not even the record fits (a full disk): leave nothing
+                 * half-made behind. */
+                remove_tree(out_fd, a->partial);
+        return r;
 }
 
 int dir_disk_usage(int dir_fd, uint64_t *ret) {

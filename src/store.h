@@ -39,6 +39,9 @@ int artifact_write_json(int dir_fd, const char *name, json_t *doc);
 int artifact_commit(struct artifact *a, char **ret_path);
 void artifact_done(struct artifact *a);
 
+/* Removes the partial directory and all in it. */
+void artifact_remove(struct artifact *a);
+
 /* Finishes an artifact whose collector died or timed out: marks actions
  * still pending as failed with `reason`, and commits it. */
 int artifact_abandon(struct artifact *a, const char *reason, char **ret_path);

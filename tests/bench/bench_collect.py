@@ -58,7 +58,7 @@ def run_rule(rules_text, tmp, args):
     rules = out / "rules.yaml"
     rules.write_text(rules_text)
     p = subprocess.Popen([AUTODUMP, "run", "-r", str(rules), "-o", str(out / "a"), "--", MISBEHAVE, *args],
-                         stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
         if "artifact written" in line:
             break

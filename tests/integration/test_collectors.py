@@ -250,3 +250,26 @@ def test_profile_refused_is_a_clear_failure():
     finally:
         stop(t)
         shutil.rmtree(out)
+
+
+def test_full_disk_leaves_nothing_half_made(tmp_path, rules, autodump):
+    """A disk so full that not even trigger.json fits: the watchdog logs
+    the failure, leaves no partial directory, and keeps watching."""
+    small = tmp_path / "small"
+    mount_tmpfs(small, "4m")
+    try:
+        out = small / "out"
+        out.mkdir()
+        subprocess.run(["dd", "if=/dev/zero", f"of={small}/filler", "bs=64k"], capture_output=True)
+        conf = tmp_path / "autodump.conf"
+        conf.write_text("[storage]\nmin_free = 0%\n")
+        r = rules("defaults: {interval: 200ms, cooldown: 500ms, max: 2}\nrules:\n"
+                  "  - name: t\n    metric: threads\n    when: {above: 0}\n    actions: [stacks]\n")
+        a = autodump("run", "-c", conf, "-r", r, "-o", out, "--", MISBEHAVE, "idle")
+        wait_for(lambda: a.text().count("collector failed") >= 2, 20, what=a.text())
+        assert "cannot write trigger.json: No space left on device" in a.text()
+        assert "artifact written" not in a.text()
+        assert list(out.iterdir()) == []
+        assert a.proc.poll() is None
+    finally:
+        subprocess.run(["umount", "-l", str(small)])
