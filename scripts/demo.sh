@@ -16,6 +16,11 @@ for dir in "$out"/*/; do
         echo "== autodump show $dir"
         build/src/autodump show "$dir"
         echo
-        echo "== the leaking thread, from $dir/stacks.txt"
-        grep -B3 -A3 leak_memory "$dir/stacks.txt" | head -12
+        echo "== the leaking thread, from ${dir}stacks.txt"
+        grep -B3 -A3 leak_memory "${dir}stacks.txt" | head -12
+        if [ -f "${dir}core" ]; then
+                echo
+                echo "== gdb on ${dir}core"
+                gdb --nx --batch -ex bt build/tests/targets/misbehave "${dir}core" 2>/dev/null | grep '^#'
+        fi
 done

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -192,13 +193,18 @@ int show_artifact(const char *output, const char *id) {
                json_string_value(json_object_get(t, "comm")),
                (int) json_integer_value(json_object_get(t, "pid")),
                json_string_value(json_object_get(t, "cmdline")) ?: "");
-        if (json_object_get(doc, "metric"))
-                printf("  metric: %s = %g (%s, threshold %g, mean %g)\n",
-                       json_string_value(json_object_get(doc, "metric")),
-                       json_number_value(json_object_get(doc, "value")),
-                       json_string_value(json_object_get(doc, "condition")),
-                       json_number_value(json_object_get(doc, "threshold")),
-                       json_number_value(json_object_get(doc, "mean")));
+        enum metric m;
+        const char *metric = json_string_value(json_object_get(doc, "metric"));
+        if (metric && metric_from_name(metric, &m) == 0) {
+                char value[32], threshold[32], mean[32];
+                /* null (no mean in warm-up) reads as NAN, printed "-" */
+                json_t *jm = json_object_get(doc, "mean");
+                metric_format(m, json_number_value(json_object_get(doc, "value")), value, sizeof value);
+                metric_format(m, json_number_value(json_object_get(doc, "threshold")), threshold, sizeof threshold);
+                metric_format(m, json_is_number(jm) ? json_number_value(jm) : NAN, mean, sizeof mean);
+                printf("  metric: %s %s > %s (%s; mean %s)\n", metric, value, threshold,
+                       json_string_value(json_object_get(doc, "condition")), mean);
+        }
         size_t i;
         json_t *a;
         json_array_foreach(json_object_get(doc, "actions"), i, a) {

@@ -1,6 +1,8 @@
 #include "metric.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util.h"
@@ -44,4 +46,15 @@ bool metric_is_planned(const char *name) {
 
 const char *const *metric_names(void) {
         return names;
+}
+
+void metric_format(enum metric m, double v, char *buf, size_t size) {
+        if (!isfinite(v))
+                snprintf(buf, size, "-");
+        else if (metrics[m].kind == METRIC_KIND_BYTES)
+                snprintf(buf, size, "%.1fMiB", v / 1048576.0);
+        else if (metrics[m].kind == METRIC_KIND_CORES)
+                snprintf(buf, size, "%.1f%%", v);
+        else
+                snprintf(buf, size, "%.0f", v);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum metric {
         METRIC_CPU,
@@ -31,5 +32,7 @@ int metric_from_name(const char *name, enum metric *ret);
 /* Whether `name` is a metric of DESIGN.md's table that this build has no
  * source for yet (so the error can say so rather than "unknown"). */
 bool metric_is_planned(const char *name);
+/* A value as people read it: MiB for bytes, % for cpu, a count else. */
+void metric_format(enum metric m, double v, char *buf, size_t size);
 /* All metric names this build knows, for near-miss suggestions. */
 const char *const *metric_names(void);

@@ -255,17 +255,6 @@ static void scan(struct watchdog *wd) {
 
 /* ---- collections ------------------------------------------------------ */
 
-static void format_value(enum metric m, double v, char *buf, size_t size) {
-        if (!isfinite(v))
-                snprintf(buf, size, "-");
-        else if (metric_info(m)->kind == METRIC_KIND_BYTES)
-                snprintf(buf, size, "%.1fMiB", v / 1048576.0);
-        else if (metric_info(m)->kind == METRIC_KIND_CORES)
-                snprintf(buf, size, "%.1f%%", v);
-        else
-                snprintf(buf, size, "%.0f", v);
-}
-
 static void start_collection(struct watchdog *wd, struct target *tg, struct rule_state *rs,
                              const struct decision *d, usec_t wall) {
         const struct rule *rule = rs->rule;
@@ -424,9 +413,9 @@ static void sample_target(struct target *tg, void *userdata) {
                 if (d.verdict != VERDICT_FIRE)
                         continue;
                 char v[32], thr[32], mean[32];
-                format_value(rule->metric, d.value, v, sizeof v);
-                format_value(rule->metric, d.threshold, thr, sizeof thr);
-                format_value(rule->metric, d.mean, mean, sizeof mean);
+                metric_format(rule->metric, d.value, v, sizeof v);
+                metric_format(rule->metric, d.threshold, thr, sizeof thr);
+                metric_format(rule->metric, d.mean, mean, sizeof mean);
                 log_notice("rule %s fired on %s[%d]: %s %s > %s (%s; mean %s)%s", rule->name, tg->comm,
                            (int) tg->pid, metric_info(rule->metric)->name, v, thr,
                            trigger_kind_to_string(d.trigger), mean,
