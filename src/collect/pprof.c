@@ -41,6 +41,7 @@ void pprof_free(struct pprof *p) {
                 free(p->strings[i]);
         free(p->strings);
         free(p->functions);
+        free(p->mappings);
         free(p->locations);
         for (size_t i = 0; i < p->n_samples; i++)
                 free(p->samples[i].location_ids);
@@ -75,10 +76,19 @@ uint64_t pprof_function(struct pprof *p, const char *name, const char *file) {
         return p->n_functions;
 }
 
-uint64_t pprof_location(struct pprof *p, uint64_t address, uint64_t function_id, int64_t line) {
+uint64_t pprof_mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset, const char *file) {
+        int64_t f = pprof_string(p, file);
+        if (f < 0 || grow((void **) &p->mappings, p->n_mappings, sizeof *p->mappings) < 0)
+                return 0;
+        p->mappings[p->n_mappings++] = (struct pprof_mapping) { start, limit, offset, f };
+        return p->n_mappings;
+}
+
+uint64_t pprof_location(struct pprof *p, uint64_t address, uint64_t mapping_id, uint64_t function_id,
+                        int64_t line) {
         if (grow((void **) &p->locations, p->n_locations, sizeof *p->locations) < 0)
                 return 0;
-        p->locations[p->n_locations++] = (struct pprof_location) { address, function_id, line };
+        p->locations[p->n_locations++] = (struct pprof_location) { address, mapping_id, function_id, line };
         return p->n_locations;
 }
 
@@ -176,9 +186,22 @@ static int encode(const struct pprof *p, struct buf *out) {
                 field_packed(&msg, 2, values, 2, &tmp);
                 field_message(out, 2, &msg);
         }
+        for (size_t i = 0; i < p->n_mappings; i++) {
+                const struct pprof_mapping *m = &p->mappings[i];
+                field_varint(&msg, 1, i + 1);
+                field_varint(&msg, 2, m->start);
+                field_varint(&msg, 3, m->limit);
+                field_varint(&msg, 4, m->offset);
+                field_varint(&msg, 5, (uint64_t) m->filename);
+                field_varint(&msg, 7, 1);       /* has_functions */
+                field_varint(&msg, 8, 1);       /* has_filenames */
+                field_varint(&msg, 9, 1);       /* has_line_numbers */
+                field_message(out, 3, &msg);
+        }
         for (size_t i = 0; i < p->n_locations; i++) {
                 const struct pprof_location *l = &p->locations[i];
                 field_varint(&msg, 1, i + 1);
+                field_varint(&msg, 2, l->mapping_id);
                 field_varint(&msg, 3, l->address);
                 if (l->function_id) {
                         struct buf line = {};

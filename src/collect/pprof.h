@@ -10,8 +10,14 @@ struct pprof_function {
         int64_t name, filename;         /* string table indexes */
 };
 
+struct pprof_mapping {
+        uint64_t start, limit, offset;
+        int64_t filename;
+};
+
 struct pprof_location {
         uint64_t address;
+        uint64_t mapping_id;            /* 0: none */
         uint64_t function_id;           /* 0: no symbol */
         int64_t line;
 };
@@ -27,6 +33,8 @@ struct pprof {
         size_t n_strings;
         struct pprof_function *functions;
         size_t n_functions;
+        struct pprof_mapping *mappings;
+        size_t n_mappings;
         struct pprof_location *locations;
         size_t n_locations;
         struct pprof_sample *samples;
@@ -40,8 +48,11 @@ void pprof_free(struct pprof *p);
 int64_t pprof_string(struct pprof *p, const char *s);
 /* Id (1-based) of the function (name, file), adding it once. */
 uint64_t pprof_function(struct pprof *p, const char *name, const char *file);
+/* Id (1-based) of a new mapping; the first added is the main binary. */
+uint64_t pprof_mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset, const char *file);
 /* Id (1-based) of a new location. */
-uint64_t pprof_location(struct pprof *p, uint64_t address, uint64_t function_id, int64_t line);
+uint64_t pprof_location(struct pprof *p, uint64_t address, uint64_t mapping_id, uint64_t function_id,
+                        int64_t line);
 int pprof_add_sample(struct pprof *p, const uint64_t *location_ids, size_t n, int64_t count, int64_t nanos);
 /* Encodes (sample types samples/count and cpu/nanoseconds) and gzips to fd. */
 int pprof_write_gzip(const struct pprof *p, int fd);

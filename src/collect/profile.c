@@ -237,8 +237,56 @@ static int sample(struct profiler *p, int pidfd, usec_t duration) {
 
 /* Turns the counted stacks into pprof samples, symbolizing each distinct
  * address once with libdw against the live process's modules. */
+struct module_ids {
+        struct pprof *out;
+        const char *exe;
+        bool main_pass;
+        Dwfl_Module *mods[512];
+        uint64_t ids[512];
+        size_t n;
+};
+
+/* Adds each module as a pprof mapping, the executable first: pprof takes
+ * the first mapping for the main binary. */
+static int add_mapping(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg) {
+        struct module_ids *m = arg;
+        Dwarf_Addr end;
+        const char *file = NULL;
+        dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, &file, NULL);
+        const char *path = file ? file : name;
+        bool is_exe = m->exe && path && strcmp(path, m->exe) == 0;
+        if (is_exe != m->main_pass || m->n >= ELEMENTSOF(m->mods))
+                return DWARF_CB_OK;
+        m->mods[m->n] = mod;
+        m->ids[m->n++] = pprof_mapping(m->out, start, end, 0, path ? path : "");
+        return DWARF_CB_OK;
+}
+
+static uint64_t mapping_of(const struct module_ids *m, Dwfl_Module *mod) {
+        for (size_t i = 0; mod && i < m->n; i++)
+                if (m->mods[i] == mod)
+                        return m->ids[i];
+        return 0;
+}
+
 static int symbolize(struct profiler *p, struct pprof *out) {
         Dwfl *dwfl = symbols_open(p->pid);
+        char exe_link[64], exe[4096];
+        snprintf(exe_link, sizeof exe_link, "%d/exe", (int) p->pid);
+        ssize_t len = readlinkat(p->proc_fd, exe_link, exe, sizeof exe - 1);
+        exe[len > 0 ? len : 0] = 0;
+        struct module_ids *mods = calloc(1, sizeof *mods);
+        if (!mods) {
+                if (dwfl)
+                        dwfl_end(dwfl);
+                return -ENOMEM;
+        }
+        *mods = (struct module_ids) { .out = out, .exe = len > 0 ? exe : NULL, .main_pass = true };
+        if (dwfl) {
+                dwfl_getmodules(dwfl, add_mapping, mods, 0);
+                mods->main_pass = false;
+                dwfl_getmodules(dwfl, add_mapping, mods, 0);
+        }
         int r = 0;
         uint64_t ids[MAX_FRAMES];
         for (size_t b = 0; r == 0 && b < STACK_BUCKETS; b++)
@@ -259,7 +307,8 @@ static int symbolize(struct profiler *p, struct pprof *out) {
                                         name = unknown;
                                 }
                                 uint64_t fn = pprof_function(out, name, sym.file);
-                                ids[i] = pprof_location(out, s->ips[i], fn, sym.line);
+                                Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, lookup) : NULL;
+                                ids[i] = pprof_location(out, s->ips[i], mapping_of(mods, mod), fn, sym.line);
                                 if (!fn || !ids[i])
                                         r = -ENOMEM;
                         }
@@ -269,6 +318,7 @@ static int symbolize(struct profiler *p, struct pprof *out) {
                 }
         if (dwfl)
                 dwfl_end(dwfl);
+        free(mods);
         return r;
 }
 
