@@ -96,6 +96,11 @@ int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *re
         return proc_parse_stat(buf, ret);
 }
 
+bool proc_is_gone(const struct proc_root *root, pid_t pid) {
+        struct proc_stat st;
+        return proc_read_stat(root, pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
+}
+
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret) {
         char *text;
         size_t len;

@@ -38,6 +38,9 @@ void proc_root_close(struct proc_root *root);
 
 /* Reads and parses PID/stat under the root (for scans: open, read, close). */
 int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *ret);
+/* Whether PID has exited: no longer there, or a zombie (which kill(pid, 0)
+ * would still find). */
+bool proc_is_gone(const struct proc_root *root, pid_t pid);
 /* PID/cmdline with NULs turned to spaces; "" for kernel threads. */
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
 /* Real uid from PID/status. */

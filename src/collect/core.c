@@ -58,7 +58,7 @@ int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct a
                 result_set(res, ACTION_FAILED, "gdb timed out; see core.gdb.log");
         else if (r < 0)
                 result_set(res, ACTION_FAILED, "cannot run gdb: %s", strerror(-r));
-        else if (kill(ctx->pid, 0) < 0 && errno == ESRCH)
+        else if (proc_is_gone(ctx->proc, ctx->pid))
                 result_set(res, ACTION_FAILED, "process exited during the capture");
         else
                 result_set(res, ACTION_FAILED, "gdb gcore failed (status %d); see core.gdb.log",

@@ -46,7 +46,7 @@ struct segment {
 
 struct core {
         pid_t pid;
-        int proc_fd;
+        const struct proc_root *proc;
         long page;
         struct proc_stat stat;
         struct mapping_list maps;
@@ -122,7 +122,7 @@ static int note_prpsinfo(struct core *c) {
         char path[64];
         snprintf(path, sizeof path, "%d/status", (int) c->pid);
         _cleanup_free_ char *status = NULL;
-        if (read_file_at(c->proc_fd, path, 64 << 10, &status, NULL) == 0) {
+        if (read_file_at(c->proc->fd, path, 64 << 10, &status, NULL) == 0) {
                 const char *u = strstr(status, "\nUid:"), *g = strstr(status, "\nGid:");
                 ps.pr_uid = u ? (unsigned) strtoul(u + 5, NULL, 10) : 0;
                 ps.pr_gid = g ? (unsigned) strtoul(g + 5, NULL, 10) : 0;
@@ -131,7 +131,7 @@ static int note_prpsinfo(struct core *c) {
         snprintf(path, sizeof path, "%d/cmdline", (int) c->pid);
         _cleanup_free_ char *cmdline = NULL;
         size_t len = 0;
-        if (read_file_at(c->proc_fd, path, 1 << 20, &cmdline, &len) == 0) {
+        if (read_file_at(c->proc->fd, path, 1 << 20, &cmdline, &len) == 0) {
                 if (len > sizeof ps.pr_psargs - 1)
                         len = sizeof ps.pr_psargs - 1;
                 for (size_t i = 0; i < len; i++)
@@ -145,7 +145,7 @@ static int note_auxv(struct core *c) {
         snprintf(path, sizeof path, "%d/auxv", (int) c->pid);
         _cleanup_free_ char *auxv = NULL;
         size_t len;
-        if (read_file_at(c->proc_fd, path, 1 << 16, &auxv, &len) < 0)
+        if (read_file_at(c->proc->fd, path, 1 << 16, &auxv, &len) < 0)
                 return 0;       /* optional: a debugger copes without it */
         return note_add(c, "CORE", NT_AUXV, auxv, len);
 }
@@ -299,14 +299,6 @@ struct copy {
         char *buf;
 };
 
-/* Whether the target died: killed while we hold it, it is a zombie that
- * kill(pid, 0) would still find. */
-static bool process_gone(struct core *c) {
-        struct proc_stat st;
-        return proc_read_stat(&(struct proc_root) { .fd = c->proc_fd }, c->pid, &st) < 0 ||
-               st.state == 'Z' || st.state == 'X';
-}
-
 /* Reads [addr, addr+len) into buf. A range process_vm_readv cannot read
  * (a PROT_NONE page, the vdso on some kernels) is retried page by page
  * through /proc/PID/mem, and left as zeros if that fails too. */
@@ -329,7 +321,7 @@ static int read_memory(struct core *c, uint64_t addr, char *buf, size_t len) {
                 }
                 done += n;
         }
-        return process_gone(c) ? -ESRCH : 0;
+        return proc_is_gone(c->proc, c->pid) ? -ESRCH : 0;
 }
 
 static int copy_run(struct core *c, uint64_t start, uint64_t end, void *arg) {
@@ -482,9 +474,11 @@ static int dump(struct core *c, bool zstd, int fd) {
         }
         if (r == 0)
                 r = sink_finish(&sink, end);
-        /* A process killed before its memory was read leaves no mappings
-         * and reads no bytes: a core of notes alone is no capture. */
-        if (r == 0 && process_gone(c))
+        /* A process killed while we read it fails whichever read came
+         * next (pagemap, memory, /proc files), each in its own way; and
+         * one killed before leaves no mappings, a core of notes alone. All
+         * of it is one reason: the process exited. */
+        if (r != -ENOSPC && r != -EDQUOT && proc_is_gone(c->proc, c->pid))
                 r = -ESRCH;
         free(cp.buf);
         sink_close(&sink);
@@ -496,7 +490,7 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         result_set(res, ACTION_FAILED, "the native core writer supports x86-64 only; use core: {via: gcore}");
         return -EOPNOTSUPP;
 #else
-        struct core c = { .pid = ctx->pid, .proc_fd = ctx->proc->fd, .page = ctx->proc->page_size,
+        struct core c = { .pid = ctx->pid, .proc = ctx->proc, .page = ctx->proc->page_size,
                           .mem_fd = -1, .pagemap_fd = -1 };
         const char *name = a->compress_zstd ? "core.zst" : "core";
         struct stopped_process sp = {};
@@ -509,14 +503,14 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         }
         char path[64];
         snprintf(path, sizeof path, "%d/mem", (int) c.pid);
-        c.mem_fd = openat(c.proc_fd, path, O_RDONLY | O_CLOEXEC);
+        c.mem_fd = openat(c.proc->fd, path, O_RDONLY | O_CLOEXEC);
         snprintf(path, sizeof path, "%d/pagemap", (int) c.pid);
-        c.pagemap_fd = openat(c.proc_fd, path, O_RDONLY | O_CLOEXEC);
+        c.pagemap_fd = openat(c.proc->fd, path, O_RDONLY | O_CLOEXEC);
         uint64_t estimate = 0;
         char why[256];
         if ((r = proc_read_stat(ctx->proc, c.pid, &c.stat)) < 0 || (r = read_registers(&c, &sp)) < 0 ||
-            (r = maps_read(c.proc_fd, c.pid, &c.maps)) < 0 ||
-            (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc_fd, c.pid), &estimate)) < 0) {
+            (r = maps_read(c.proc->fd, c.pid, &c.maps)) < 0 ||
+            (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc->fd, c.pid), &estimate)) < 0) {
                 result_set(res, ACTION_FAILED, r == -ESRCH ? "process exited during the capture"
                                                            : "cannot read the process: %s", strerror(-r));
                 goto out;
