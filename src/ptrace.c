@@ -138,8 +138,10 @@ void ptrace_resume_process(struct stopped_process *sp) {
         for (size_t i = 0; i < sp->n; i++)
                 ptrace(PTRACE_DETACH, sp->threads[i].tid, NULL,
                        (void *) (long) sp->threads[i].pending_signal);
-        if (sp->stop_started)
+        if (sp->stop_started) {
                 sp->stopped_usec = now_usec(CLOCK_MONOTONIC) - sp->stop_started;
+                sp->stop_started = 0;
+        }
         free(sp->threads);
         sp->threads = NULL;
         sp->n = sp->cap = 0;

@@ -30,6 +30,7 @@ int ptrace_tracer_of(int proc_fd, pid_t pid, pid_t *ret);
 int ptrace_stop_process(int proc_fd, pid_t pid, struct stopped_process *ret);
 
 /* Detaches every thread (re-delivering signals caught in between), records
- * how long the process was stopped, and frees the thread list. Never fails half-way: each
+ * how long the process was stopped, and frees the thread list. Calling it
+ * again is a no-op. Never fails half-way: each
  * thread is detached whatever happens to the others. */
 void ptrace_resume_process(struct stopped_process *sp);

@@ -456,24 +456,19 @@ static bool would_fill_disk(int dir_fd, uint64_t estimate, double min_free_pct, 
         return true;
 }
 
-static int dump(struct core *c, bool zstd, int fd) {
-        struct sink sink;
-        int r = sink_open(&sink, fd, zstd);
-        if (r < 0)
-                return r;
-        struct copy cp = { .sink = &sink, .buf = malloc(CHUNK) };
-        uint64_t end = 0;
-        r = cp.buf ? build_notes(c) : -ENOMEM;
+/* Writes everything but the end of the file: what needs the process
+ * stopped. *ret_end is the file's final size, for sink_finish(). */
+static int dump(struct core *c, struct sink *sink, uint64_t *ret_end) {
+        struct copy cp = { .sink = sink, .buf = malloc(CHUNK) };
+        int r = cp.buf ? build_notes(c) : -ENOMEM;
         if (r == 0)
-                r = write_headers(c, &sink, &end);
+                r = write_headers(c, sink, ret_end);
         for (size_t i = 0; r == 0 && i < c->n_segs; i++) {
                 cp.seg = &c->segs[i];
                 if (cp.seg->file_size)
                         r = for_each_run(c, cp.seg->map, cp.seg->map->start,
                                          cp.seg->map->start + cp.seg->file_size, copy_run, &cp);
         }
-        if (r == 0)
-                r = sink_finish(&sink, end);
         /* A process killed while we read it fails whichever read came
          * next (pagemap, memory, /proc files), each in its own way; and
          * one killed before leaves no mappings, a core of notes alone. All
@@ -481,7 +476,6 @@ static int dump(struct core *c, bool zstd, int fd) {
         if (r != -ENOSPC && r != -EDQUOT && proc_is_gone(c->proc, c->pid))
                 r = -ESRCH;
         free(cp.buf);
-        sink_close(&sink);
         return r;
 }
 
@@ -524,11 +518,19 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
                 result_set(res, ACTION_FAILED, "cannot create %s: %s", name, strerror(-r));
                 goto out;
         }
-        r = dump(&c, a->compress_zstd, fd);
-out:
-        /* Resume before anything slow (fsync, stat): the stop lasts exactly
-         * as long as the copying. */
+        uint64_t end = 0;
+        struct sink sink;
+        if ((r = sink_open(&sink, fd, a->compress_zstd)) < 0)
+                goto out;
+        r = dump(&c, &sink, &end);
+        /* The memory is copied: the process runs on while the file is
+         * finished (the last compressed blocks, the final hole). */
         ptrace_resume_process(&sp);
+        if (r == 0)
+                r = sink_finish(&sink, end);
+        sink_close(&sink);
+out:
+        ptrace_resume_process(&sp);     /* no-op if already resumed */
         res->has_stopped = true;
         res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
         if (fd >= 0) {

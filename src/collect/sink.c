@@ -24,6 +24,11 @@ int sink_open(struct sink *s, int fd, bool zstd) {
         }
         ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
         ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_checksumFlag, 1);
+        /* Compress on worker threads, one a CPU: the target waits while
+         * its memory is copied, so the copy is what must be quick. Where
+         * libzstd has no threads this is refused and it stays serial. */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_nbWorkers, cpus > 1 ? (int) (cpus < 8 ? cpus : 8) : 0);
         return 0;
 }
 
