@@ -1,5 +1,6 @@
 """The native collectors, checked with the ecosystem's own readers: gdb and
 eu-stack read the cores, `go tool pprof` reads the profiles."""
+import contextlib
 import os
 import shutil
 import signal
@@ -153,15 +154,19 @@ def test_more_than_65535_segments(tmp_path):
     assert "0xfeedfacecafebeef" in out and "make_mappings" in out, out
 
 
-def mount_tmpfs(path, size):
+@contextlib.contextmanager
+def small_disk(path, size):
+    """A tmpfs of `size` at `path`, unmounted afterwards."""
     path.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)])
 
 
 def test_disk_full_leaves_no_partial_core(tmp_path, rules, autodump):
-    small = tmp_path / "small"
-    mount_tmpfs(small, "24m")
-    try:
+    with small_disk(tmp_path / "small", "24m") as small:
         conf = tmp_path / "autodump.conf"
         conf.write_text("[storage]\nmin_free = 0%\n")
         r = rules("defaults: {interval: 200ms, cooldown: 1s, max: 2}\nrules:\n"
@@ -176,14 +181,10 @@ def test_disk_full_leaves_no_partial_core(tmp_path, rules, autodump):
             assert core["error"] == "disk full while writing core; the partial file was removed"
             assert stacks["status"] == "ok"
             assert not [f for f in art.iterdir() if f.name.startswith(("core", ".core"))]
-    finally:
-        subprocess.run(["umount", "-l", str(small)])
 
 
 def test_min_free_refuses_a_core_that_would_not_fit(tmp_path, rules, autodump):
-    small = tmp_path / "small"
-    mount_tmpfs(small, "64m")
-    try:
+    with small_disk(tmp_path / "small", "64m") as small:
         conf = tmp_path / "autodump.conf"
         conf.write_text("[storage]\nmin_free = 50%\n")
         r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
@@ -193,8 +194,6 @@ def test_min_free_refuses_a_core_that_would_not_fit(tmp_path, rules, autodump):
         core = action(trigger(artifacts(small / "out")[0]), "core")
         assert core["status"] == "skipped", core
         assert "the core would take about" in core["error"] and "below min_free 50%" in core["error"]
-    finally:
-        subprocess.run(["umount", "-l", str(small)])
 
 
 def pprof_top(profile):
@@ -255,9 +254,7 @@ def test_profile_refused_is_a_clear_failure():
 def test_full_disk_leaves_nothing_half_made(tmp_path, rules, autodump):
     """A disk so full that not even trigger.json fits: the watchdog logs
     the failure, leaves no partial directory, and keeps watching."""
-    small = tmp_path / "small"
-    mount_tmpfs(small, "4m")
-    try:
+    with small_disk(tmp_path / "small", "4m") as small:
         out = small / "out"
         out.mkdir()
         subprocess.run(["dd", "if=/dev/zero", f"of={small}/filler", "bs=64k"], capture_output=True)
@@ -271,5 +268,3 @@ def test_full_disk_leaves_nothing_half_made(tmp_path, rules, autodump):
         assert "artifact written" not in a.text()
         assert list(out.iterdir()) == []
         assert a.proc.poll() is None
-    finally:
-        subprocess.run(["umount", "-l", str(small)])
