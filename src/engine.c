@@ -71,14 +71,6 @@ void engine_step(const struct condition *c, struct engine_state *s,
         *ret = d;
 }
 
-const char *verdict_to_string(enum verdict v) {
-        static const char *const names[] = {
-                [VERDICT_QUIET] = "quiet", [VERDICT_HOLDING] = "holding", [VERDICT_FIRE] = "fire",
-                [VERDICT_COOLDOWN] = "cooldown", [VERDICT_MAXED] = "maxed",
-        };
-        return names[v];
-}
-
 const char *trigger_kind_to_string(enum trigger_kind k) {
         static const char *const names[] = {
                 [TRIGGER_NONE] = "none", [TRIGGER_ABOVE] = "above", [TRIGGER_SPIKE] = "spike",

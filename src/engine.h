@@ -57,5 +57,4 @@ void engine_step(const struct condition *c, struct engine_state *s,
                  usec_t mono_now, usec_t wall_now, double value, double reference,
                  struct decision *ret);
 
-const char *verdict_to_string(enum verdict v);
 const char *trigger_kind_to_string(enum trigger_kind k);

@@ -17,10 +17,6 @@ void log_init(const char *progname) {
                 log_max_level = LOG_DEBUG;
 }
 
-void log_set_max_level(int level) {
-        log_max_level = level;
-}
-
 void log_msg(int level, const char *fmt, ...) {
         if (level > log_max_level)
                 return;

@@ -6,7 +6,6 @@
 #include <syslog.h>
 
 void log_init(const char *progname);
-void log_set_max_level(int level);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)

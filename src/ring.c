@@ -18,11 +18,6 @@ void ring_free(struct ring *r) {
         *r = (struct ring) {};
 }
 
-void ring_clear(struct ring *r) {
-        r->count = r->head = r->pushes_since_resum = 0;
-        r->sum = 0;
-}
-
 const struct sample *ring_at(const struct ring *r, size_t i) {
         size_t oldest = (r->head + r->capacity - r->count) % r->capacity;
         return &r->slots[(oldest + i) % r->capacity];

@@ -31,4 +31,3 @@ static inline int ring_warm(const struct ring *r) { return r->count >= r->window
 double ring_mean(const struct ring *r);
 /* The i-th oldest sample held, 0 ≤ i < count. */
 const struct sample *ring_at(const struct ring *r, size_t i);
-void ring_clear(struct ring *r);
