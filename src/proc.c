@@ -97,8 +97,12 @@ int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *re
 }
 
 bool proc_is_gone(const struct proc_root *root, pid_t pid) {
+        /* PF_EXITING is set as the exit begins, well before the zombie
+         * state: a process killed while we read it shows it at once. */
+        const unsigned pf_exiting = 0x4;
         struct proc_stat st;
-        return proc_read_stat(root, pid, &st) < 0 || st.state == 'Z' || st.state == 'X';
+        return proc_read_stat(root, pid, &st) < 0 || st.state == 'Z' || st.state == 'X' ||
+               (st.flags & pf_exiting);
 }
 
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret) {

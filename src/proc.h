@@ -38,8 +38,8 @@ void proc_root_close(struct proc_root *root);
 
 /* Reads and parses PID/stat under the root (for scans: open, read, close). */
 int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *ret);
-/* Whether PID has exited: no longer there, or a zombie (which kill(pid, 0)
- * would still find). */
+/* Whether PID has exited or is exiting: no longer there, a zombie (which
+ * kill(pid, 0) would still find), or on its way out. */
 bool proc_is_gone(const struct proc_root *root, pid_t pid);
 /* PID/cmdline with NULs turned to spaces; "" for kernel threads. */
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);

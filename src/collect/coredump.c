@@ -8,6 +8,7 @@
  * More than 65535 segments use PN_XNUM with section header 0. */
 #include <elf.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/procfs.h>
@@ -46,6 +47,7 @@ struct segment {
 
 struct core {
         pid_t pid;
+        int pidfd;
         const struct proc_root *proc;
         long page;
         struct proc_stat stat;
@@ -299,6 +301,16 @@ struct copy {
         char *buf;
 };
 
+/* Whether the target exited, waiting up to `wait_ms` for its pidfd to say
+ * so: a read that failed just as it was killed may come before any sign
+ * of the exit in /proc. */
+static bool exited(struct core *c, int wait_ms) {
+        if (proc_is_gone(c->proc, c->pid))
+                return true;
+        struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+        return wait_ms > 0 && c->pidfd >= 0 && poll(&p, 1, wait_ms) == 1;
+}
+
 /* Reads [addr, addr+len) into buf. A range process_vm_readv cannot read
  * (a PROT_NONE page, the vdso on some kernels) is retried page by page
  * through /proc/PID/mem, and left as zeros if that fails too. */
@@ -473,7 +485,7 @@ static int dump(struct core *c, struct sink *sink, uint64_t *ret_end) {
          * next (pagemap, memory, /proc files), each in its own way; and
          * one killed before leaves no mappings, a core of notes alone. All
          * of it is one reason: the process exited. */
-        if (r != -ENOSPC && r != -EDQUOT && proc_is_gone(c->proc, c->pid))
+        if (r != -ENOSPC && r != -EDQUOT && exited(c, r < 0 ? 200 : 0))
                 r = -ESRCH;
         free(cp.buf);
         return r;
@@ -484,7 +496,7 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         result_set(res, ACTION_FAILED, "the native core writer supports x86-64 only; use core: {via: gcore}");
         return -EOPNOTSUPP;
 #else
-        struct core c = { .pid = ctx->pid, .proc = ctx->proc, .page = ctx->proc->page_size,
+        struct core c = { .pid = ctx->pid, .pidfd = ctx->pidfd, .proc = ctx->proc, .page = ctx->proc->page_size,
                           .mem_fd = -1, .pagemap_fd = -1 };
         const char *name = a->compress_zstd ? "core.zst" : "core";
         struct stopped_process sp = {};
