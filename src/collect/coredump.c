@@ -32,6 +32,8 @@
 struct thread_state {
         pid_t tid;
         int cursig;
+        siginfo_t siginfo;              /* of cursig, when one was caught */
+        bool has_siginfo;
         struct user_regs_struct regs;
         struct user_fpregs_struct fpregs;
         bool has_fpregs;
@@ -191,6 +193,8 @@ static int build_notes(struct core *c) {
         int r = note_prstatus(c, &c->threads[0]);
         if (r == 0)
                 r = note_prpsinfo(c);
+        if (r == 0 && c->threads[0].has_siginfo)
+                r = note_add(c, "CORE", NT_SIGINFO, &c->threads[0].siginfo, sizeof c->threads[0].siginfo);
         if (r == 0)
                 r = note_auxv(c);
         if (r == 0)
@@ -221,6 +225,9 @@ static int read_registers(struct core *c, const struct stopped_process *sp) {
                         struct thread_state *t = &c->threads[k];
                         t->tid = sp->threads[i].tid;
                         t->cursig = sp->threads[i].pending_signal;
+                        /* A signal caught on its way in while stopping: the
+                         * one case where a live dump has a siginfo to tell. */
+                        t->has_siginfo = t->cursig && ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &t->siginfo) == 0;
                         struct iovec iov = { &t->regs, sizeof t->regs };
                         if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
                                 continue;       /* gone meanwhile */
