@@ -5,7 +5,9 @@
    process-sample, for cpu+rss+threads and with fds, at 1 s and 100 ms;
    watchdog RSS at the end. Beside it, in the same run, the floor: a bare
    pread of stat (and stat+statm) per process.
-2. Detection latency: a process crosses a threshold (starts 100 threads and
+2. Discovery cost: `autodump watch` with a rule whose target matches none
+   of the N idle processes: CPU per rescan of /proc (every 1 s).
+3. Detection latency: a process crosses a threshold (starts 100 threads and
    prints when); the rule's first action is `exec date`: latency is the
    time between the two.
 """
@@ -62,6 +64,22 @@ def sampling(tmp, pids, interval, fds):
     return (c1 - c0) / 1000 / samples, rss, (c1 - c0) / 1e9 / (t1 - t0) * 100
 
 
+def discovery(tmp, n_procs):
+    rules = Path(tmp) / "scan.yaml"
+    rules.write_text("rules:\n  - name: nobody\n    target: {comm: no-such-comm}\n    metric: rss\n"
+                     "    when: {above: 1TiB}\n    actions: [stacks]\n")
+    a = subprocess.Popen([AUTODUMP, "watch", "-r", str(rules), "-o", f"{tmp}/out"], stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    c0, t0 = cpu_ns(a.pid), time.monotonic()
+    time.sleep(SECONDS)
+    c1, t1 = cpu_ns(a.pid), time.monotonic()
+    a.terminate()
+    a.wait()
+    scans = t1 - t0                             # one a second
+    total = len(list(Path("/proc").glob("[0-9]*")))
+    return (c1 - c0) / 1000 / scans, total
+
+
 def latency(tmp, interval, runs=5):
     rules = Path(tmp) / f"latency-{interval}.yaml"
     rules.write_text(f"defaults: {{interval: {interval}, max: 1}}\nrules:\n"
@@ -97,6 +115,9 @@ def main():
                 time.sleep(0.5)
                 pids = [k.pid for k in kids]
                 floor = subprocess.run([PREAD, *map(str, pids)], capture_output=True, text=True).stdout.split()
+                us, total = discovery(tmp, n)
+                print(f"{'':>8} discovery: {us:.0f} µs of CPU per /proc rescan ({total} processes on the host)",
+                      flush=True)
                 for interval in ("1s", "100ms"):
                     for fds in (False, True):
                         us, rss, pct = sampling(tmp, pids, interval, fds)
