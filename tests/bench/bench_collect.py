@@ -10,6 +10,7 @@ for gcore and eu-stack it is their whole run, during which they hold it).
 Every run starts after a sync and its output is deleted right after it is
 measured, so neither tool pays for the other's dirty pages.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -22,10 +23,16 @@ MISBEHAVE = os.environ["MISBEHAVE"]
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 
 
-def start(*args):
+@contextlib.contextmanager
+def running(*args):
+    """A misbehave process, started and waited for, killed afterwards."""
     p = subprocess.Popen([MISBEHAVE, *args], stdout=subprocess.PIPE, text=True)
     p.stdout.readline()
-    return p
+    try:
+        yield p
+    finally:
+        p.kill()
+        p.wait()
 
 
 def timed(cmd):
@@ -93,18 +100,10 @@ def core_row(label, pid, tmp):
 def main():
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
         print(f"# core dumps (best of {REPEAT})")
-        p = start("wide", "threads=300", "reserve=1024", "touch=16")
-        try:
+        with running("wide", "threads=300", "reserve=1024", "touch=16") as p:
             core_row("wide sparse (300 threads, 1 GiB untouched, 16 MiB touched)", p.pid, tmp)
-        finally:
-            p.kill()
-            p.wait()
-        p = start("wide", "threads=1", "reserve=0", "touch=1024")
-        try:
+        with running("wide", "threads=1", "reserve=0", "touch=1024") as p:
             core_row("dense (1 GiB touched)", p.pid, tmp)
-        finally:
-            p.kill()
-            p.wait()
 
         for fill in ("pattern", "random"):
             act, art = run_rule("defaults: {interval: 200ms, max: 1}\nrules:\n"
@@ -116,15 +115,11 @@ def main():
                   f"{logical / 2**20 / act['seconds']:.0f} MiB/s, ratio {logical / act['bytes']:.1f}", flush=True)
         print()
         print(f"# stacks of a 500-thread process (best of {REPEAT})")
-        p = start("threads", "count=499")
-        try:
+        with running("threads", "count=499") as p:
             runs = [autodump_collect("stacks", p.pid, tmp) for _ in range(REPEAT)]
             t, act, _ = best(runs)
             eu = min(timed(["eu-stack", "-p", str(p.pid)]) for _ in range(REPEAT))
             print(f"autodump stacks {t:.3f} s (stopped {act['target_stopped_seconds']:.3f} s) | eu-stack {eu:.3f} s")
-        finally:
-            p.kill()
-            p.wait()
 
 
 if __name__ == "__main__":

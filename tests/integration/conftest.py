@@ -117,6 +117,16 @@ def rules(tmp_path):
     return write
 
 
+def run_leak(autodump, rules, out, actions, above, rate, max_mib, conf=None,
+             defaults="interval: 200ms, max: 1", name="big"):
+    """`autodump run` of a leaking target under one rss rule; returns the
+    running autodump."""
+    r = rules(f"defaults: {{{defaults}}}\nrules:\n"
+              f"  - name: {name}\n    metric: rss\n    when: {{above: {above}}}\n    actions: [{actions}]\n")
+    config = ["-c", conf] if conf else []
+    return autodump("run", *config, "-r", r, "-o", out, "--", MISBEHAVE, "leak", f"rate={rate}", f"max={max_mib}")
+
+
 def artifacts(output):
     """Completed artifact directories (never the hidden partial ones)."""
     output = Path(output)

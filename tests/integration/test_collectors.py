@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, MISBEHAVE, action, artifacts, proc_state, trigger, wait_for
+from conftest import AUTODUMP, MISBEHAVE, action, artifacts, proc_state, run_leak, trigger, wait_for
 
 GOSERVICE_SRC = Path(__file__).parents[1] / "targets/goservice/main.go"
 
@@ -81,10 +81,7 @@ def test_native_core_is_sparse_on_a_wide_process(tmp_path):
 
 def test_zstd_core_decompresses_to_a_core_gdb_reads(tmp_path, rules, autodump):
     out = tmp_path / "out"
-    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              "  - name: leak\n    metric: rss\n    when: {above: 64MiB}\n"
-              "    actions: [{core: {compress: zstd}}]\n")
-    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=400", "max=96")
+    a = run_leak(autodump, rules, out, "{core: {compress: zstd}}", "64MiB", 400, 96)
     a.wait_log("artifact written")
     art = artifacts(out)[0]
     core = action(trigger(art), "core")
@@ -100,10 +97,7 @@ def test_filter_overrides_coredump_filter(tmp_path, rules, autodump):
     """filter: 0 keeps no memory of the process's own: neither the leak nor
     the data segment with leak_marker is in the core."""
     out = tmp_path / "out"
-    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              "  - name: leak\n    metric: rss\n    when: {above: 64MiB}\n"
-              "    actions: [{core: {filter: 0}}]\n")
-    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=400", "max=96")
+    a = run_leak(autodump, rules, out, "{core: {filter: 0}}", "64MiB", 400, 96)
     a.wait_log("artifact written")
     art = artifacts(out)[0]
     core = action(trigger(art), "core")
@@ -169,9 +163,8 @@ def test_disk_full_leaves_no_partial_core(tmp_path, rules, autodump):
     with small_disk(tmp_path / "small", "24m") as small:
         conf = tmp_path / "autodump.conf"
         conf.write_text("[storage]\nmin_free = 0%\n")
-        r = rules("defaults: {interval: 200ms, cooldown: 1s, max: 2}\nrules:\n"
-                  "  - name: leak\n    metric: rss\n    when: {above: 48MiB}\n    actions: [core, stacks]\n")
-        a = autodump("run", "-c", conf, "-r", r, "-o", small / "out", "--", MISBEHAVE, "leak", "rate=400", "max=64")
+        a = run_leak(autodump, rules, small / "out", "core, stacks", "48MiB", 400, 64, conf=conf,
+                     defaults="interval: 200ms, cooldown: 1s, max: 2")
         wait_for(lambda: a.text().count("artifact written") >= 2, 30, what=a.text())
         assert a.proc.poll() is None, "the watchdog keeps watching"
         for art in artifacts(small / "out"):
@@ -187,9 +180,7 @@ def test_min_free_refuses_a_core_that_would_not_fit(tmp_path, rules, autodump):
     with small_disk(tmp_path / "small", "64m") as small:
         conf = tmp_path / "autodump.conf"
         conf.write_text("[storage]\nmin_free = 50%\n")
-        r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-                  "  - name: leak\n    metric: rss\n    when: {above: 48MiB}\n    actions: [core]\n")
-        a = autodump("run", "-c", conf, "-r", r, "-o", small / "out", "--", MISBEHAVE, "leak", "rate=400", "max=64")
+        a = run_leak(autodump, rules, small / "out", "core", "48MiB", 400, 64, conf=conf)
         a.wait_log("artifact written")
         core = action(trigger(artifacts(small / "out")[0]), "core")
         assert core["status"] == "skipped", core

@@ -10,7 +10,7 @@ import time
 import pytest
 from pathlib import Path
 
-from conftest import (AUTODUMP, MISBEHAVE, action, artifacts, children_of, proc_state, trigger,
+from conftest import (AUTODUMP, MISBEHAVE, action, artifacts, children_of, proc_state, run_leak, trigger,
                       wait_for)
 
 
@@ -126,9 +126,7 @@ def test_killed_collector_leaves_target_running_gcore(tmp_path, rules, autodump,
     """SIGKILL the collector while gdb holds the target: the watchdog records
     the failure and makes sure the target is not left in state T."""
     out = tmp_path / "out"
-    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              "  - name: big\n    metric: rss\n    when: {above: 400MiB}\n    actions: [{core: {via: gcore}}]\n")
-    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=4000", "max=1024")
+    a = run_leak(autodump, rules, out, "{core: {via: gcore}}", "400MiB", 4000, 1024)
     a.wait_log("rule big fired")
     collector = wait_for(lambda: collector_of(a), what="the collector")
     wait_for(lambda: gcore_of(collector), what="gdb to start")
@@ -154,9 +152,7 @@ def test_killed_collector_leaves_target_running_native(tmp_path, rules, autodump
     """The native writer holds the target with PTRACE_SEIZE: when its
     collector is killed, the kernel lets every thread run on."""
     out = tmp_path / "out"
-    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              "  - name: big\n    metric: rss\n    when: {above: 1500MiB}\n    actions: [core]\n")
-    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=8000", "max=3072")
+    a = run_leak(autodump, rules, out, "core", "1500MiB", 8000, 3072)
     a.wait_log("rule big fired")
     collector = wait_for(lambda: collector_of(a), what="the collector")
     target_pid = partial_target_pid(out)
@@ -173,9 +169,7 @@ def test_killed_collector_leaves_target_running_native(tmp_path, rules, autodump
 @pytest.mark.parametrize("core", ["{core: {via: gcore}}", "core"])
 def test_target_exiting_mid_capture(tmp_path, rules, autodump, core):
     out = tmp_path / "out"
-    r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
-              f"  - name: big\n    metric: rss\n    when: {{above: 1500MiB}}\n    actions: [{core}, stacks]\n")
-    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "leak", "rate=8000", "max=3072")
+    a = run_leak(autodump, rules, out, f"{core}, stacks", "1500MiB", 8000, 3072)
     a.wait_log("rule big fired")
     target_pid = partial_target_pid(out)
     wait_for(lambda: proc_state(target_pid) in ("t", "T"), interval=0.005, what="the target to be stopped")
