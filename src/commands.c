@@ -7,31 +7,45 @@
 #include <sys/stat.h>
 
 #include "metric.h"
-#include "sampler.h"
+#include "source.h"
+#include "target.h"
 
+/* A process `sample` watches, read as the rules would: all metrics through
+ * the sources, each with the reading before for rates. */
 struct sampled {
-        struct proc_handle h;
-        struct cpu_rate cpu;
-        bool alive;
+        struct target *tg;
+        struct metric_prev prev[_METRIC_MAX];
 };
 
-static void print_sample(const struct proc_root *root, struct sampled *s, usec_t wall, bool json) {
-        struct raw_sample raw;
-        if (sampler_read(&s->h, true, now_usec(CLOCK_MONOTONIC), &raw) < 0) {
-                s->alive = false;
-                if (!json)
-                        printf("%d exited\n", (int) s->h.pid);
-                return;
-        }
+static const metric_set all_metrics = METRIC_BIT(_METRIC_MAX) - 1;
+
+/* Reads every metric of `s`; false once the process is gone. */
+static bool read_values(struct sources *sources, struct sampled *s, double v[_METRIC_MAX], bool have[_METRIC_MAX]) {
+        struct reading reading;
+        if (sources_read(sources, s->tg, all_metrics, &reading) < 0)
+                return false;
+        usec_t mono = now_usec(CLOCK_MONOTONIC);
+        for (int m = 0; m < _METRIC_MAX; m++)
+                have[m] = (reading.have & METRIC_BIT(m)) &&
+                          metric_derive((enum metric) m, &s->prev[m], reading.raw[m], mono, &v[m]) == 0;
+        return true;
+}
+
+static void print_sample(struct sources *sources, struct sampled *s, usec_t wall, bool json) {
         double v[_METRIC_MAX];
         bool have[_METRIC_MAX];
-        for (int m = 0; m < _METRIC_MAX; m++)
-                have[m] = sampler_value(root, &raw, (enum metric) m, &s->cpu, &v[m]) == 0;
+        pid_t pid = s->tg->id.pid;
+        if (!read_values(sources, s, v, have)) {
+                target_free(TAKE_PTR(s->tg));
+                if (!json)
+                        printf("%d exited\n", (int) pid);
+                return;
+        }
+        const char *comm = s->tg->name;
         char when[40];
         format_utc(wall, false, when, sizeof when);
         if (json) {
-                json_t *o = json_pack("{s:s, s:i, s:s}", "time", when, "pid", (int) s->h.pid,
-                                      "comm", raw.stat.comm);
+                json_t *o = json_pack("{s:s, s:i, s:s}", "time", when, "pid", (int) pid, "comm", comm);
                 for (int m = 0; m < _METRIC_MAX; m++)
                         json_object_set_new(o, metric_info((enum metric) m)->name,
                                             have[m] ? json_real(v[m]) : json_null());
@@ -41,7 +55,7 @@ static void print_sample(const struct proc_root *root, struct sampled *s, usec_t
                 json_decref(o);
                 return;
         }
-        printf("%-24s %7d %-15s", when, (int) s->h.pid, raw.stat.comm);
+        printf("%-24s %7d %-15s", when, (int) pid, comm);
         for (int m = 0; m < _METRIC_MAX; m++) {
                 if (!have[m])
                         printf(" %12s", "-");
@@ -61,22 +75,22 @@ int sample_processes(const pid_t *pids, size_t n, usec_t interval, unsigned coun
                 fprintf(stderr, "autodump: cannot open /proc: %m\n");
                 return 1;
         }
+        struct source_env env = { .proc = &root };
+        struct sources *sources = NULL;
         struct sampled *s = calloc(n, sizeof *s);
-        int ret = s ? 0 : 1;
-        for (size_t i = 0; s && i < n; i++) {
-                int r = proc_handle_open(&root, pids[i], 0, &s[i].h);
+        int ret = s && sources_open(&env, &sources) == 0 ? 0 : 1;
+        for (size_t i = 0; ret == 0 && i < n; i++) {
+                int r = target_open_process(&root, pids[i], 0, &s[i].tg);
                 if (r < 0) {
                         fprintf(stderr, "autodump: PID %d: %s\n", (int) pids[i],
                                 r == -ESRCH ? "no such process" : strerror(-r));
                         ret = 1;
                         continue;
                 }
-                s[i].alive = true;
-                struct raw_sample raw;
-                double unused;
-                /* Prime the cpu rate: it is a difference between readings. */
-                if (sampler_read(&s[i].h, false, now_usec(CLOCK_MONOTONIC), &raw) == 0)
-                        sampler_value(&root, &raw, METRIC_CPU, &s[i].cpu, &unused);
+                /* Prime the rates: each is a difference between readings. */
+                double v[_METRIC_MAX];
+                bool have[_METRIC_MAX];
+                read_values(sources, &s[i], v, have);
         }
         if (ret == 0 && !json) {
                 printf("%-24s %7s %-15s", "time", "pid", "comm");
@@ -90,17 +104,18 @@ int sample_processes(const pid_t *pids, size_t n, usec_t interval, unsigned coun
                 bool any = false;
                 usec_t wall = now_usec(CLOCK_REALTIME);
                 for (size_t i = 0; i < n; i++)
-                        if (s[i].alive) {
-                                print_sample(&root, &s[i], wall, json);
-                                any |= s[i].alive;
+                        if (s[i].tg) {
+                                print_sample(sources, &s[i], wall, json);
+                                any |= s[i].tg != NULL;
                         }
                 fflush(stdout);
                 if (!any)
                         break;
         }
         for (size_t i = 0; s && i < n; i++)
-                proc_handle_close(&s[i].h);
+                target_free(s[i].tg);
         free(s);
+        sources_close(sources);
         proc_root_close(&root);
         return ret;
 }

@@ -13,7 +13,6 @@
 #include "config.h"
 #include "log.h"
 #include "rules.h"
-#include "sampler.h"
 #include "units.h"
 #include "version.h"
 #include "watchdog.h"
@@ -229,13 +228,8 @@ static int parse_action_list(const char *list, struct action **ret, size_t *ret_
         char *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 struct action a = {};
-                if (strcmp(tok, "core") == 0)
-                        a.kind = ACTION_CORE;
-                else if (strcmp(tok, "stacks") == 0)
-                        a.kind = ACTION_STACKS;
-                else if (strcmp(tok, "profile") == 0)
-                        a.kind = ACTION_PROFILE;
-                else {
+                /* exec and signal need options a comma list cannot give. */
+                if (action_from_name(tok, &a.kind) < 0 || a.kind == ACTION_EXEC || a.kind == ACTION_SIGNAL) {
                         free(acts);
                         usage_error("collect: unknown action '%s' (core, stacks, profile)", tok);
                         return -EINVAL;

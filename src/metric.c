@@ -8,11 +8,14 @@
 #include "util.h"
 
 static const struct metric_info metrics[_METRIC_MAX] = {
-        [METRIC_CPU] = { "cpu", METRIC_KIND_CORES, true, "one core" },
-        [METRIC_RSS] = { "rss", METRIC_KIND_BYTES, true, "the effective memory limit" },
-        [METRIC_VSIZE] = { "vsize", METRIC_KIND_BYTES, false, NULL },
-        [METRIC_THREADS] = { "threads", METRIC_KIND_COUNT, false, NULL },
-        [METRIC_FDS] = { "fds", METRIC_KIND_COUNT, true, "the RLIMIT_NOFILE soft limit" },
+        /* cpu reads as CPU seconds used; 100 = one core. */
+        [METRIC_CPU] = { "cpu", METRIC_KIND_CORES, METRIC_SOURCE_PROC, METRIC_RATE, 100, true, "one core" },
+        [METRIC_RSS] = { "rss", METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, true,
+                         "the effective memory limit" },
+        [METRIC_VSIZE] = { "vsize", METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, false, NULL },
+        [METRIC_THREADS] = { "threads", METRIC_KIND_COUNT, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, false, NULL },
+        [METRIC_FDS] = { "fds", METRIC_KIND_COUNT, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, true,
+                         "the RLIMIT_NOFILE soft limit" },
 };
 
 static const char *const names[] = { "cpu", "rss", "vsize", "threads", "fds", NULL };
@@ -26,6 +29,21 @@ static const char *const planned[] = {
 
 const struct metric_info *metric_info(enum metric m) {
         return &metrics[m];
+}
+
+int metric_derive(enum metric m, struct metric_prev *prev, double raw, usec_t mono, double *ret) {
+        const struct metric_info *info = &metrics[m];
+        if (info->shape == METRIC_GAUGE) {
+                *ret = raw;
+                return 0;
+        }
+        struct metric_prev before = *prev;
+        *prev = (struct metric_prev) { true, raw, mono };
+        if (!before.has_prev || mono <= before.mono || raw < before.raw)
+                return -EAGAIN;
+        double secs = (double) (mono - before.mono) / USEC_PER_SEC;
+        *ret = info->scale * (raw - before.raw) / secs;
+        return 0;
 }
 
 int metric_from_name(const char *name, enum metric *ret) {

@@ -1,9 +1,13 @@
 /* The metric table: names (a contract: added to, never renamed), what kind
- * of value each is, and what a % threshold is of. */
+ * of value each is, which source reads it, how a reading becomes a value,
+ * and what a % threshold is of. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
 
 enum metric {
         METRIC_CPU,
@@ -12,6 +16,24 @@ enum metric {
         METRIC_THREADS,
         METRIC_FDS,
         _METRIC_MAX,
+};
+
+/* A set of metrics, a bit each. */
+typedef uint64_t metric_set;
+#define METRIC_BIT(m) (UINT64_C(1) << (m))
+_Static_assert(_METRIC_MAX <= 64, "metric_set holds a bit per metric");
+
+/* Who reads a metric (src/sources/): a metric with no source cannot be
+ * used in a rule, and that is found when the rules load. */
+enum metric_source {
+        METRIC_SOURCE_PROC,     /* /proc/PID */
+        _METRIC_SOURCE_MAX,
+};
+
+/* How a source's reading becomes the value rules see. */
+enum metric_shape {
+        METRIC_GAUGE,           /* the reading is the value */
+        METRIC_RATE,            /* a counter: scale × its growth per second since the reading before */
 };
 
 enum metric_kind {
@@ -23,11 +45,27 @@ enum metric_kind {
 struct metric_info {
         const char *name;
         enum metric_kind kind;
+        enum metric_source source;
+        enum metric_shape shape;
+        double scale;           /* METRIC_RATE: per second of counter growth */
         bool has_reference;     /* a % threshold means something */
         const char *reference;  /* what the % is of, for messages */
 };
 
 const struct metric_info *metric_info(enum metric m);
+
+/* What a rate needs of the reading before. Each (rule, target) keeps its
+ * own, so a rate spans that rule's own interval. */
+struct metric_prev {
+        bool has_prev;
+        double raw;
+        usec_t mono;
+};
+
+/* The value of `m` from a source's raw reading at `mono`, updating `prev`.
+ * -EAGAIN for a rate on its first reading, or when its counter went back
+ * (the kind of counter that resets). */
+int metric_derive(enum metric m, struct metric_prev *prev, double raw, usec_t mono, double *ret);
 int metric_from_name(const char *name, enum metric *ret);
 /* Whether `name` is a metric of DESIGN.md's table that this build has no
  * source for yet (so the error can say so rather than "unknown"). */

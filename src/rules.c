@@ -401,11 +401,7 @@ static bool parse_action(struct ctx *c, const struct ynode *n, struct action *a)
         if (!want(c, key, YNODE_SCALAR, "an action name"))
                 return false;
         const char *name = key->scalar;
-        int kind = -1;
-        for (int i = 0; action_names[i]; i++)
-                if (strcmp(action_names[i], name) == 0)
-                        kind = i;
-        if (kind < 0) {
+        if (action_from_name(name, &a->kind) < 0) {
                 bool planned = false;
                 for (const char *const *p = planned_actions; *p && !planned; p++)
                         planned = strcmp(*p, name) == 0;
@@ -418,7 +414,6 @@ static bool parse_action(struct ctx *c, const struct ynode *n, struct action *a)
                         err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal)", name);
                 return false;
         }
-        a->kind = (enum action_kind) kind;
         switch (a->kind) {
         case ACTION_CORE:
                 if (opts && !is_null(opts))
@@ -665,13 +660,6 @@ void rule_set_free(struct rule_set *set) {
         *set = (struct rule_set) {};
 }
 
-bool rule_set_uses_metric(const struct rule_set *set, enum metric m) {
-        for (size_t i = 0; i < set->n; i++)
-                if (set->rules[i].metric == m)
-                        return true;
-        return false;
-}
-
 static usec_t gcd(usec_t a, usec_t b) {
         while (b) {
                 usec_t t = a % b;
@@ -692,4 +680,13 @@ usec_t rule_set_tick(const struct rule_set *set) {
 
 const char *action_kind_to_string(enum action_kind k) {
         return action_names[k];
+}
+
+int action_from_name(const char *name, enum action_kind *ret) {
+        for (int i = 0; action_names[i]; i++)
+                if (strcmp(action_names[i], name) == 0) {
+                        *ret = (enum action_kind) i;
+                        return 0;
+                }
+        return -ENOENT;
 }

@@ -73,9 +73,9 @@ int rules_load_path(struct rule_set *set, const char *path, struct diags *diags)
 int rules_load_default(struct rule_set *set, struct diags *diags);
 void rule_set_free(struct rule_set *set);
 
-/* Whether any rule uses `m`, so the sampler reads only what is needed. */
-bool rule_set_uses_metric(const struct rule_set *set, enum metric m);
 /* The greatest common divisor of all rule intervals: the sampling tick. */
 usec_t rule_set_tick(const struct rule_set *set);
 
 const char *action_kind_to_string(enum action_kind k);
+/* The action called `name`; -ENOENT if there is none. */
+int action_from_name(const char *name, enum action_kind *ret);

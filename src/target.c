@@ -4,8 +4,71 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-/* History kept per (rule, target) for trigger.json, beyond the window. */
-#define HISTORY_MIN 20
+#include "util.h"
+
+bool target_id_equal(const struct target_id *a, const struct target_id *b) {
+        return a->kind == b->kind && a->pid == b->pid && a->starttime == b->starttime;
+}
+
+/* A process hashes by its pid alone, so that target_find_pid can look in
+ * the same bucket as target_find. */
+uint64_t target_id_hash(const struct target_id *id) {
+        return (uint64_t) id->pid * UINT64_C(0x9E3779B97F4A7C15) ^ id->kind;
+}
+
+int target_open_process(const struct proc_root *root, pid_t pid, uint64_t starttime, struct target **ret) {
+        struct target *tg = calloc(1, sizeof *tg);
+        if (!tg)
+                return -ENOMEM;
+        tg->proc.handle.dir_fd = tg->proc.handle.stat_fd = tg->proc.handle.fd_dir_fd = -1;
+        /* The pidfd first, then the /proc handle checked against the start
+         * time: if the PID was recycled after the pidfd was taken, the start
+         * time no longer matches and the target is refused. */
+        tg->proc.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        int r = tg->proc.pidfd < 0 ? (errno == ESRCH ? -ESRCH : negative_errno())
+                                   : proc_handle_open(root, pid, starttime, &tg->proc.handle);
+        struct proc_stat st;
+        if (r >= 0)
+                r = proc_handle_stat(&tg->proc.handle, &st);
+        if (r < 0) {
+                target_free(tg);
+                return r;
+        }
+        tg->id = (struct target_id) { .kind = TARGET_PROCESS, .pid = pid,
+                                      .starttime = tg->proc.handle.starttime };
+        memcpy(tg->name, st.comm, sizeof tg->name);
+        struct rlimit rl;
+        if (prlimit(pid, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+                tg->proc.nofile_limit = (double) rl.rlim_cur;
+        *ret = tg;
+        return 0;
+}
+
+void target_free(struct target *tg) {
+        if (!tg)
+                return;
+        free(tg->bindings);
+        proc_handle_close(&tg->proc.handle);
+        if (tg->proc.pidfd >= 0)
+                close(tg->proc.pidfd);
+        free(tg);
+}
+
+void target_release(struct target *tg) {
+        if (tg->collection)
+                tg->gone = true;
+        else
+                target_free(tg);
+}
+
+int target_add_binding(struct target *tg, struct binding *b) {
+        struct binding **m = realloc(tg->bindings, (tg->n_bindings + 1) * sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        tg->bindings = m;
+        tg->bindings[tg->n_bindings++] = b;
+        return 0;
+}
 
 int target_table_init(struct target_table *t, size_t buckets) {
         *t = (struct target_table) { .buckets = calloc(buckets, sizeof *t->buckets), .n_buckets = buckets };
@@ -22,26 +85,34 @@ void target_table_free(struct target_table *t) {
         *t = (struct target_table) {};
 }
 
-static size_t bucket_of(const struct target_table *t, pid_t pid) {
-        return (size_t) pid % t->n_buckets;
+static struct target **bucket_of(const struct target_table *t, const struct target_id *id) {
+        return &t->buckets[target_id_hash(id) % t->n_buckets];
 }
 
-struct target *target_find(const struct target_table *t, pid_t pid) {
-        for (struct target *tg = t->buckets[bucket_of(t, pid)]; tg; tg = tg->next)
-                if (tg->pid == pid)
+struct target *target_find(const struct target_table *t, const struct target_id *id) {
+        for (struct target *tg = *bucket_of(t, id); tg; tg = tg->next)
+                if (target_id_equal(&tg->id, id))
+                        return tg;
+        return NULL;
+}
+
+struct target *target_find_pid(const struct target_table *t, pid_t pid) {
+        struct target_id key = { .kind = TARGET_PROCESS, .pid = pid };
+        for (struct target *tg = *bucket_of(t, &key); tg; tg = tg->next)
+                if (tg->id.kind == TARGET_PROCESS && tg->id.pid == pid)
                         return tg;
         return NULL;
 }
 
 void target_insert(struct target_table *t, struct target *tg) {
-        size_t b = bucket_of(t, tg->pid);
-        tg->next = t->buckets[b];
-        t->buckets[b] = tg;
+        struct target **b = bucket_of(t, &tg->id);
+        tg->next = *b;
+        *b = tg;
         t->count++;
 }
 
 void target_remove(struct target_table *t, struct target *tg) {
-        for (struct target **p = &t->buckets[bucket_of(t, tg->pid)]; *p; p = &(*p)->next)
+        for (struct target **p = bucket_of(t, &tg->id); *p; p = &(*p)->next)
                 if (*p == tg) {
                         *p = tg->next;
                         t->count--;
@@ -55,61 +126,4 @@ void target_foreach(struct target_table *t, void (*fn)(struct target *, void *),
                         next = tg->next;
                         fn(tg, userdata);
                 }
-}
-
-int target_new(const struct proc_root *root, pid_t pid, uint64_t starttime,
-               const struct rule **rules, size_t n_rules, struct target **ret) {
-        struct target *tg = calloc(1, sizeof *tg);
-        if (!tg)
-                return -ENOMEM;
-        tg->pid = pid;
-        tg->proc.dir_fd = tg->proc.stat_fd = tg->proc.fd_dir_fd = -1;
-        /* The pidfd first, then the /proc handle checked against the start
-         * time: if the PID was recycled after the pidfd was taken, the start
-         * time no longer matches and the target is refused. */
-        tg->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        int r = tg->pidfd < 0 ? (errno == ESRCH ? -ESRCH : negative_errno())
-                              : proc_handle_open(root, pid, starttime, &tg->proc);
-        if (r < 0)
-                goto fail;
-        tg->starttime = tg->proc.starttime;
-        struct proc_stat st;
-        if ((r = proc_handle_stat(&tg->proc, &st)) < 0)
-                goto fail;
-        memcpy(tg->comm, st.comm, sizeof tg->comm);
-        struct rlimit rl;
-        if (prlimit(pid, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-                tg->nofile_limit = (double) rl.rlim_cur;
-
-        tg->rules = calloc(n_rules ? n_rules : 1, sizeof *tg->rules);
-        if (!tg->rules) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        for (size_t i = 0; i < n_rules; i++) {
-                tg->rules[i].rule = rules[i];
-                size_t window = rules[i]->window;
-                r = engine_state_init(&tg->rules[i].engine, window,
-                                      2 * window > HISTORY_MIN ? 2 * window : HISTORY_MIN);
-                if (r < 0)
-                        goto fail;
-                tg->n_rules++;
-        }
-        *ret = tg;
-        return 0;
-fail:
-        target_free(tg);
-        return r;
-}
-
-void target_free(struct target *tg) {
-        if (!tg)
-                return;
-        for (size_t i = 0; i < tg->n_rules; i++)
-                engine_state_free(&tg->rules[i].engine);
-        free(tg->rules);
-        proc_handle_close(&tg->proc);
-        if (tg->pidfd >= 0)
-                close(tg->pidfd);
-        free(tg);
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/wait.h>
 
 void format_utc(usec_t t, bool compact, char *buf, size_t size) {
         time_t secs = (time_t) (t / USEC_PER_SEC);
@@ -78,4 +79,8 @@ int opendir_at(int dirfd, const char *path, DIR **ret) {
         }
         *ret = d;
         return 0;
+}
+
+int exit_code_of_status(int status) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

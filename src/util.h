@@ -50,5 +50,9 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
  * read position) as a DIR stream. */
 int opendir_at(int dirfd, const char *path, DIR **ret);
 
+/* A waitpid(2) status as a shell reports it: the exit code, or 128+N when
+ * signal N ended the process. */
+int exit_code_of_status(int status);
+
 /* Writes all of `buf` or fails with -errno. */
 int write_all(int fd, const void *buf, size_t len);

@@ -31,7 +31,7 @@ struct collect_ctx {
         const struct proc_root *proc;
         pid_t pid;
         uint64_t starttime;
-        int pidfd;                      /* of the target, checked against starttime */
+        int pidfd;                      /* of the target: signals go through it, readable once it exits */
         char comm[16];
         bool stopped_at_firing;         /* it was in state T before we came */
         struct artifact *artifact;

@@ -62,6 +62,6 @@ int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct a
                 result_set(res, ACTION_FAILED, "process exited during the capture");
         else
                 result_set(res, ACTION_FAILED, "gdb gcore failed (status %d); see core.gdb.log",
-                           WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                           exit_code_of_status(status));
         return r < 0 ? r : -EIO;
 }

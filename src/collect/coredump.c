@@ -20,7 +20,7 @@
 
 #include "collect.h"
 #include "maps.h"
-#include "sink.h"
+#include "core_file.h"
 #include "../ptrace.h"
 
 #define CHUNK (1u << 20)                /* bytes per process_vm_readv: cache-sized, so the copy out stays fast */
@@ -303,7 +303,7 @@ static bool page_is_zero(const void *p, size_t len) {
 }
 
 struct copy {
-        struct sink *sink;
+        struct core_file *out;
         const struct segment *seg;
         char *buf;
 };
@@ -361,7 +361,7 @@ static int copy_run(struct core *c, uint64_t start, uint64_t end, void *arg) {
                         while (j < len && !page_is_zero(cp->buf + j, page))
                                 j += page;
                         uint64_t file_off = cp->seg->offset + (addr + i - cp->seg->map->start);
-                        if ((r = sink_write_at(cp->sink, file_off, cp->buf + i, j - i)) < 0)
+                        if ((r = core_file_write_at(cp->out, file_off, cp->buf + i, j - i)) < 0)
                                 return r;
                         i = j;
                 }
@@ -390,7 +390,7 @@ static int plan_segments(struct core *c, unsigned filter, uint64_t *ret_estimate
         return 0;
 }
 
-static int write_headers(struct core *c, struct sink *sink, uint64_t *ret_end) {
+static int write_headers(struct core *c, struct core_file *out, uint64_t *ret_end) {
         size_t phnum = 1 + c->n_segs;
         bool xnum = phnum >= PN_XNUM;
         uint64_t ph_off = sizeof(Elf64_Ehdr);
@@ -432,9 +432,9 @@ static int write_headers(struct core *c, struct sink *sink, uint64_t *ret_end) {
                 Elf64_Shdr sh = { .sh_info = (Elf64_Word) phnum };
                 memcpy(head + sh_off, &sh, sizeof sh);
         }
-        int r = sink_write_at(sink, 0, head, notes_off);
+        int r = core_file_write_at(out, 0, head, notes_off);
         if (r == 0)
-                r = sink_write_at(sink, notes_off, c->notes, c->notes_len);
+                r = core_file_write_at(out, notes_off, c->notes, c->notes_len);
         *ret_end = data;
         return r;
 }
@@ -476,12 +476,12 @@ static bool would_fill_disk(int dir_fd, uint64_t estimate, double min_free_pct, 
 }
 
 /* Writes everything but the end of the file: what needs the process
- * stopped. *ret_end is the file's final size, for sink_finish(). */
-static int dump(struct core *c, struct sink *sink, uint64_t *ret_end) {
-        struct copy cp = { .sink = sink, .buf = malloc(CHUNK) };
+ * stopped. *ret_end is the file's final size, for core_file_finish(). */
+static int dump(struct core *c, struct core_file *out, uint64_t *ret_end) {
+        struct copy cp = { .out = out, .buf = malloc(CHUNK) };
         int r = cp.buf ? build_notes(c) : -ENOMEM;
         if (r == 0)
-                r = write_headers(c, sink, ret_end);
+                r = write_headers(c, out, ret_end);
         for (size_t i = 0; r == 0 && i < c->n_segs; i++) {
                 cp.seg = &c->segs[i];
                 if (cp.seg->file_size)
@@ -538,16 +538,16 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
                 goto out;
         }
         uint64_t end = 0;
-        struct sink sink;
-        if ((r = sink_open(&sink, fd, a->compress_zstd)) < 0)
+        struct core_file file;
+        if ((r = core_file_open(&file, fd, a->compress_zstd)) < 0)
                 goto out;
-        r = dump(&c, &sink, &end);
+        r = dump(&c, &file, &end);
         /* The memory is copied: the process runs on while the file is
          * finished (the last compressed blocks, the final hole). */
         ptrace_resume_process(&sp);
         if (r == 0)
-                r = sink_finish(&sink, end);
-        sink_close(&sink);
+                r = core_file_finish(&file, end);
+        core_file_close(&file);
 out:
         ptrace_resume_process(&sp);     /* no-op if already resumed */
         res->has_stopped = true;

@@ -4,22 +4,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sink.h"
+#include "core_file.h"
 #include "../util.h"
 
 /* Fast levels trade little ratio for much speed; a core is written while
  * the target is stopped. */
 #define ZSTD_LEVEL 1
 
-int sink_open(struct sink *s, int fd, bool zstd) {
-        *s = (struct sink) { .fd = fd };
+int core_file_open(struct core_file *s, int fd, bool zstd) {
+        *s = (struct core_file) { .fd = fd };
         if (!zstd)
                 return 0;
         s->zstd = ZSTD_createCCtx();
         s->out_size = ZSTD_CStreamOutSize();
         s->out = malloc(s->out_size);
         if (!s->zstd || !s->out) {
-                sink_close(s);
+                core_file_close(s);
                 return -ENOMEM;
         }
         ZSTD_CCtx_setParameter(s->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
@@ -32,14 +32,14 @@ int sink_open(struct sink *s, int fd, bool zstd) {
         return 0;
 }
 
-void sink_close(struct sink *s) {
+void core_file_close(struct core_file *s) {
         ZSTD_freeCCtx(s->zstd);
         free(s->out);
         s->zstd = NULL;
         s->out = NULL;
 }
 
-static int zstd_feed(struct sink *s, const void *buf, size_t len, ZSTD_EndDirective mode) {
+static int zstd_feed(struct core_file *s, const void *buf, size_t len, ZSTD_EndDirective mode) {
         ZSTD_inBuffer in = { buf, len, 0 };
         for (;;) {
                 ZSTD_outBuffer out = { s->out, s->out_size, 0 };
@@ -54,7 +54,7 @@ static int zstd_feed(struct sink *s, const void *buf, size_t len, ZSTD_EndDirect
         }
 }
 
-static int zstd_zeros(struct sink *s, uint64_t n) {
+static int zstd_zeros(struct core_file *s, uint64_t n) {
         static const char zeros[1 << 16];
         while (n > 0) {
                 size_t chunk = n < sizeof zeros ? (size_t) n : sizeof zeros;
@@ -66,7 +66,7 @@ static int zstd_zeros(struct sink *s, uint64_t n) {
         return 0;
 }
 
-int sink_write_at(struct sink *s, uint64_t offset, const void *buf, size_t len) {
+int core_file_write_at(struct core_file *s, uint64_t offset, const void *buf, size_t len) {
         if (offset < s->pos)
                 return -EINVAL;
         int r;
@@ -95,7 +95,7 @@ int sink_write_at(struct sink *s, uint64_t offset, const void *buf, size_t len) 
         return 0;
 }
 
-int sink_finish(struct sink *s, uint64_t size) {
+int core_file_finish(struct core_file *s, uint64_t size) {
         int r;
         if (s->zstd) {
                 if ((r = zstd_zeros(s, size > s->pos ? size - s->pos : 0)) < 0 ||

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <zstd.h>
 
-struct sink {
+struct core_file {
         int fd;
         uint64_t pos;           /* logical offset reached */
         ZSTD_CCtx *zstd;        /* NULL: a plain sparse file */
@@ -15,9 +15,9 @@ struct sink {
         size_t out_size;
 };
 
-int sink_open(struct sink *s, int fd, bool zstd);
+int core_file_open(struct core_file *s, int fd, bool zstd);
 /* Writes len bytes at logical offset `offset` ≥ pos. */
-int sink_write_at(struct sink *s, uint64_t offset, const void *buf, size_t len);
+int core_file_write_at(struct core_file *s, uint64_t offset, const void *buf, size_t len);
 /* Extends to `size` (a final hole, or zeros) and flushes. */
-int sink_finish(struct sink *s, uint64_t size);
-void sink_close(struct sink *s);
+int core_file_finish(struct core_file *s, uint64_t size);
+void core_file_close(struct core_file *s);

@@ -1,0 +1,71 @@
+/* Process discovery: which processes rules select. A scan lists /proc,
+ * works out run mode's tree (the command and its descendants), asks the
+ * rules about each process not yet watched, and reports the ones some rule
+ * wants. A process no rule wanted is remembered in the seen cache and not
+ * asked about again while it keeps its identity and name (an exec changes
+ * the name). `-p` PIDs go through the same matching. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "match.h"
+#include "proc.h"
+#include "rules.h"
+
+/* One process as a scan lists it. */
+struct scanned {
+        pid_t pid, ppid;
+        uint64_t starttime;
+        char comm[16];
+};
+
+/* A process no rule wanted at the last scan. */
+struct seen {
+        pid_t pid;
+        uint64_t starttime;
+        char comm[16];
+};
+
+struct seen_cache {
+        struct seen *items;     /* sorted by pid */
+        size_t n;
+};
+
+bool seen_cache_has(const struct seen_cache *c, const struct scanned *s);
+
+struct discovery_hooks {
+        /* Already a target: not reported again. */
+        bool (*is_known)(pid_t pid, void *userdata);
+        /* One of our collectors: neither it nor its descendants are
+         * targets, nor part of the command's tree. */
+        bool (*is_collector)(pid_t pid, void *userdata);
+        /* Some rules want this process: `rules` (n of them) apply. */
+        void (*found)(const struct proc_facts *f, uint64_t starttime, const struct rule **rules, size_t n,
+                      void *userdata);
+        void *userdata;
+};
+
+struct discovery {
+        const struct proc_root *proc;
+        enum watch_mode mode;
+        const struct rule_set *rules;
+        pid_t self;             /* autodump itself: never a target */
+        pid_t command;          /* run mode: the command; 0 before it runs */
+        struct discovery_hooks hooks;
+        struct seen_cache seen;
+};
+
+/* Run mode: whether `pid` descends from `self` through `command` (or was
+ * reparented to `self` as subreaper), and not through a collector. `all`
+ * is sorted by pid. */
+bool process_tree_contains(const struct scanned *all, size_t n, pid_t pid, pid_t self, pid_t command,
+                           const struct discovery_hooks *hooks);
+
+int discovery_scan(struct discovery *d);
+/* A -p PID: -ESRCH if there is no such process, -ENOENT if no rule
+ * applies to it; else `found` was called. */
+int discovery_add_listed(struct discovery *d, pid_t pid);
+void discovery_done(struct discovery *d);

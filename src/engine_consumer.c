@@ -1,0 +1,25 @@
+#include "engine_consumer.h"
+
+#include "bindings.h"
+#include "log.h"
+
+void engine_consume(const struct sample_event *ev, void *userdata) {
+        struct engine_consumer *ec = userdata;
+        struct binding *b = ev->binding;
+        const struct rule *rule = b->rule;
+        struct target *tg = ev->target;
+        struct decision d;
+        engine_step(&rule->cond, &b->engine, ev->mono, ev->wall, ev->value, ev->reference, &d);
+        if (d.verdict != VERDICT_FIRE)
+                return;
+        char v[32], thr[32], mean[32];
+        metric_format(rule->metric, d.value, v, sizeof v);
+        metric_format(rule->metric, d.threshold, thr, sizeof thr);
+        metric_format(rule->metric, d.mean, mean, sizeof mean);
+        log_notice("rule %s fired on %s[%d]: %s %s > %s (%s; mean %s)%s", rule->name, tg->name, (int) tg->id.pid,
+                   metric_info(rule->metric)->name, v, thr, trigger_kind_to_string(d.trigger), mean,
+                   ec->dry_run ? " [dry run: nothing collected]" : "");
+        ec->firings++;
+        if (!ec->dry_run)
+                collections_start(ec->collections, tg, rule, &b->engine.ring, &d, ev->wall);
+}
