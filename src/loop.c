@@ -8,11 +8,11 @@
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 
-enum source_kind { SOURCE_IO, SOURCE_TIMER, SOURCE_CHILD, SOURCE_SIGNAL };
+enum loop_source_kind { SOURCE_IO, SOURCE_TIMER, SOURCE_CHILD, SOURCE_SIGNAL };
 
 struct loop_source {
         struct loop *loop;
-        enum source_kind kind;
+        enum loop_source_kind kind;
         int fd;                 /* watched in epoll; -1 for signals */
         bool owns_fd;           /* timerfd, pidfd */
         bool dead;              /* freed: never dispatched again */
@@ -76,7 +76,7 @@ void loop_free(struct loop *l) {
         free(l);
 }
 
-static struct loop_source *source_new(struct loop *l, enum source_kind kind, void *userdata) {
+static struct loop_source *source_new(struct loop *l, enum loop_source_kind kind, void *userdata) {
         struct loop_source *s = calloc(1, sizeof *s);
         if (!s)
                 return NULL;
@@ -88,29 +88,34 @@ static struct loop_source *source_new(struct loop *l, enum source_kind kind, voi
         return s;
 }
 
-static int watch_fd(struct loop_source *s, int fd, uint32_t events, bool owns_fd) {
+/* A new handle watching `fd` for `events`; with `owns_fd` the fd is closed
+ * with the handle, or at once if this fails. */
+static int add_fd_source(struct loop *l, enum loop_source_kind kind, int fd, uint32_t events, bool owns_fd,
+                         void *userdata, struct loop_source **ret) {
+        struct loop_source *s = source_new(l, kind, userdata);
+        if (!s) {
+                if (owns_fd)
+                        close(fd);
+                return -ENOMEM;
+        }
         s->fd = fd;
         s->owns_fd = owns_fd;
         struct epoll_event ev = { .events = events, .data.ptr = s };
-        if (epoll_ctl(s->loop->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 int r = negative_errno();
                 loop_source_free(s);
                 return r;
         }
+        *ret = s;
         return 0;
 }
 
 int loop_add_io(struct loop *l, int fd, uint32_t events, loop_io_fn fn, void *userdata,
                 struct loop_source **ret) {
-        struct loop_source *s = source_new(l, SOURCE_IO, userdata);
-        if (!s)
-                return -ENOMEM;
-        s->fn.io = fn;
-        int r = watch_fd(s, fd, events, false);
-        if (r < 0)
-                return r;
-        *ret = s;
-        return 0;
+        int r = add_fd_source(l, SOURCE_IO, fd, events, false, userdata, ret);
+        if (r >= 0)
+                (*ret)->fn.io = fn;
+        return r;
 }
 
 static struct timespec timespec_of(usec_t t) {
@@ -122,44 +127,32 @@ int loop_add_timer(struct loop *l, usec_t first, usec_t period, loop_timer_fn fn
         int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        /* An absolute expiry of 0 would disarm the timer: "at once" is the
-         * earliest time there is instead. */
+        /* "At once" is 1 µs from now rather than an absolute time in the
+         * past, so the period counts from now, not from some old instant
+         * (and an expiry of 0 would disarm the timer). */
         struct itimerspec its = { .it_value = timespec_of(first ? first : 1),
                                   .it_interval = timespec_of(period) };
-        if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+        if (timerfd_settime(fd, first ? TFD_TIMER_ABSTIME : 0, &its, NULL) < 0) {
                 int r = negative_errno();
                 close(fd);
                 return r;
         }
-        struct loop_source *s = source_new(l, SOURCE_TIMER, userdata);
-        if (!s) {
-                close(fd);
-                return -ENOMEM;
-        }
-        s->fn.timer = fn;
-        int r = watch_fd(s, fd, EPOLLIN, true);
-        if (r < 0)
-                return r;
-        *ret = s;
-        return 0;
+        int r = add_fd_source(l, SOURCE_TIMER, fd, EPOLLIN, true, userdata, ret);
+        if (r >= 0)
+                (*ret)->fn.timer = fn;
+        return r;
 }
 
 int loop_add_child(struct loop *l, pid_t pid, loop_child_fn fn, void *userdata, struct loop_source **ret) {
         int fd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (fd < 0)
                 return negative_errno();
-        struct loop_source *s = source_new(l, SOURCE_CHILD, userdata);
-        if (!s) {
-                close(fd);
-                return -ENOMEM;
+        int r = add_fd_source(l, SOURCE_CHILD, fd, EPOLLIN, true, userdata, ret);
+        if (r >= 0) {
+                (*ret)->fn.child = fn;
+                (*ret)->pid = pid;
         }
-        s->fn.child = fn;
-        s->pid = pid;
-        int r = watch_fd(s, fd, EPOLLIN, true);
-        if (r < 0)
-                return r;
-        *ret = s;
-        return 0;
+        return r;
 }
 
 int loop_add_signal(struct loop *l, int signo, loop_signal_fn fn, void *userdata,

@@ -94,12 +94,16 @@ static bool is_collector(pid_t pid, void *userdata) {
 
 /* ---- sampling --------------------------------------------------------- */
 
+struct tick {
+        struct watchdog *wd;
+        usec_t mono, wall;
+};
+
 static void sample_target(struct target *tg, void *userdata) {
-        struct watchdog *wd = userdata;
-        usec_t mono = now_usec(CLOCK_MONOTONIC), wall = now_usec(CLOCK_REALTIME);
-        int r = sampling_sample_target(wd->sources, &wd->consumers, tg, wd->tick, mono, wall);
+        const struct tick *t = userdata;
+        int r = sampling_sample_target(t->wd->sources, &t->wd->consumers, tg, t->wd->tick, t->mono, t->wall);
         if (r < 0)
-                drop_target(wd, tg, r == -ESRCH ? "exited" : strerror(-r));
+                drop_target(t->wd, tg, r == -ESRCH ? "exited" : strerror(-r));
 }
 
 static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
@@ -112,7 +116,8 @@ static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
                         log_error("cannot list processes: %s", strerror(-r));
                 wd->next_scan = mono + wd->o->config->interval;
         }
-        target_foreach(&wd->targets, sample_target, wd);
+        struct tick t = { wd, mono, now_usec(CLOCK_REALTIME) };
+        target_foreach(&wd->targets, sample_target, &t);
 }
 
 /* ---- setup ------------------------------------------------------------ */

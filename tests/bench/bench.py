@@ -7,6 +7,9 @@
    pread of stat (and stat+statm) per process.
 2. Discovery cost: `autodump watch` with a rule whose target matches none
    of the N idle processes: CPU per rescan of /proc (every 1 s).
+   With BENCH_BASELINE=/path/to/another/autodump, every sampling row is
+   measured with that binary too, on the same processes, in the order
+   A B B A: a before/after comparison in one run on a noisy machine.
 3. Detection latency: a process crosses a threshold (starts 100 threads and
    prints when); the rule's first action is `exec date`: latency is the
    time between the two.
@@ -22,6 +25,7 @@ AUTODUMP = os.environ["AUTODUMP"]
 MISBEHAVE = os.environ["MISBEHAVE"]
 PREAD = os.environ["BENCH_PREAD"]
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
+BASELINE = os.environ.get("BENCH_BASELINE")
 
 
 def cpu_ns(pid):
@@ -46,8 +50,8 @@ def rules_file(tmp, interval, fds, extra=""):
     return path
 
 
-def sampling(tmp, pids, interval, fds):
-    a = subprocess.Popen([AUTODUMP, "watch", "-r", str(rules_file(tmp, interval, fds)), "-o", f"{tmp}/out",
+def sampling(tmp, pids, interval, fds, autodump=AUTODUMP):
+    a = subprocess.Popen([autodump, "watch", "-r", str(rules_file(tmp, interval, fds)), "-o", f"{tmp}/out",
                           *sum((["-p", str(p)] for p in pids), [])],
                          stderr=subprocess.DEVNULL)
     time.sleep(1.5)                             # start-up: opening every target
@@ -120,10 +124,19 @@ def main():
                       flush=True)
                 for interval in ("1s", "100ms"):
                     for fds in (False, True):
-                        us, rss, pct = sampling(tmp, pids, interval, fds)
                         label = "cpu+rss+threads" + ("+fds" if fds else "")
-                        print(f"{n:>8} {interval:>8} {label:>22} {us:>10.2f} {pct:>7.2f} {rss / 1024:>8.1f} "
-                              f"{float(floor[0]):>14.2f} {float(floor[1]):>14.2f}", flush=True)
+                        # With a baseline: A B B A, each the mean of its two
+                        # runs, so neither gains from going first.
+                        order = [AUTODUMP, BASELINE, BASELINE, AUTODUMP] if BASELINE else [AUTODUMP]
+                        runs = {b: [] for b in order}
+                        for binary in order:
+                            runs[binary].append(sampling(tmp, pids, interval, fds, binary))
+                        for name, binary in (("", AUTODUMP), (" baseline", BASELINE)):
+                            if binary:
+                                us, rss, pct = (sum(x) / len(x) for x in zip(*runs[binary]))
+                                print(f"{n:>8} {interval:>8} {label + name:>22} {us:>10.2f} {pct:>7.2f} "
+                                      f"{rss / 1024:>8.1f} {float(floor[0]):>14.2f} {float(floor[1]):>14.2f}",
+                                      flush=True)
             finally:
                 for k in kids:
                     k.kill()

@@ -1,0 +1,210 @@
+/* The actions of a rule: names, options, and the checks that go with
+ * them. */
+#include "rule_actions.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "suggest.h"
+#include "units.h"
+
+static int signal_from_name(const char *s) {
+        static const struct { const char *name; int signo; } sigs[] = {
+                { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ABRT", SIGABRT },
+                { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM },
+                { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TRAP", SIGTRAP }, { "SEGV", SIGSEGV },
+        };
+        if (strncmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                if (strcmp(sigs[i].name, s) == 0)
+                        return sigs[i].signo;
+        return -EINVAL;
+}
+
+static void parse_exec(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "argv", "timeout", NULL };
+        if (!schema_want(c, n, YNODE_MAP, "exec"))
+                return;
+        schema_check_keys(c, n, "exec", keys, NULL);
+        const struct ynode *v = schema_get(n, "argv");
+        if (!v) {
+                schema_err(c, n, "exec needs 'argv', a list: the program and its arguments (no shell)");
+                return;
+        }
+        if (!schema_want(c, v, YNODE_SEQ, "argv"))
+                return;
+        if (v->n == 0) {
+                schema_err(c, v, "argv is empty");
+                return;
+        }
+        a->argv = calloc(v->n + 1, sizeof *a->argv);
+        if (!a->argv)
+                abort();
+        for (size_t i = 0; i < v->n; i++)
+                if (schema_want(c, v->items[i], YNODE_SCALAR, "an argv item"))
+                        a->argv[i] = strdup(v->items[i]->scalar);
+                else
+                        a->argv[i] = strdup("");
+        if (v->items[0]->type == YNODE_SCALAR && v->items[0]->scalar[0] != '/')
+                schema_err(c, v->items[0], "argv[0] '%s' must be an absolute path (no PATH search, no shell)",
+                    v->items[0]->scalar);
+        const struct ynode *t = schema_get(n, "timeout");
+        if (t)
+                schema_duration(c, t, "timeout", &a->timeout);
+}
+
+static void parse_core(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "via", "compress", "filter", NULL };
+        if (!schema_want(c, n, YNODE_MAP, "core"))
+                return;
+        schema_check_keys(c, n, "core", keys, NULL);
+        const struct ynode *v;
+        if ((v = schema_get(n, "via")) && schema_want(c, v, YNODE_SCALAR, "via")) {
+                if (strcmp(v->scalar, "gcore") == 0)
+                        a->core_via_gcore = true;
+                else if (strcmp(v->scalar, "native") != 0)
+                        schema_err(c, v, "via: '%s' is neither native nor gcore", v->scalar);
+        }
+        if ((v = schema_get(n, "compress")) && schema_want(c, v, YNODE_SCALAR, "compress")) {
+                if (strcmp(v->scalar, "zstd") == 0)
+                        a->compress_zstd = true;
+                else if (strcmp(v->scalar, "none") != 0)
+                        schema_err(c, v, "compress: '%s' is neither zstd nor none", v->scalar);
+        }
+        if ((v = schema_get(n, "filter")) && schema_want(c, v, YNODE_SCALAR, "filter")) {
+                char *end;
+                errno = 0;
+                unsigned long f = strtoul(v->scalar, &end, 0);
+                if (!*v->scalar || *end || errno || f > 0x1ff)
+                        schema_err(c, v, "filter: '%s' is not a coredump_filter mask such as 0x33 (see core(5))", v->scalar);
+                else {
+                        a->filter_set = true;
+                        a->filter = (unsigned) f;
+                }
+        }
+        if (a->core_via_gcore && (a->compress_zstd || a->filter_set))
+                schema_err(c, n, "core: compress and filter need the native writer, not via: gcore");
+}
+
+static void parse_profile(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "duration", "frequency", NULL };
+        if (!schema_want(c, n, YNODE_MAP, "profile"))
+                return;
+        schema_check_keys(c, n, "profile", keys, NULL);
+        const struct ynode *v;
+        if ((v = schema_get(n, "duration")) && schema_duration(c, v, "duration", &a->duration) &&
+            (a->duration < 100 * USEC_PER_MSEC || a->duration > 3600 * USEC_PER_SEC))
+                schema_err(c, v, "duration: %s is outside 100ms to 1h", v->scalar);
+        if ((v = schema_get(n, "frequency")) && schema_unsigned(c, v, "frequency", 1, &a->frequency) &&
+            a->frequency > 10000)
+                schema_err(c, v, "frequency: %s Hz is above the 10000 Hz this allows", v->scalar);
+}
+
+static const char *const action_names[] = { "core", "stacks", "exec", "signal", "profile", NULL };
+static const char *const planned_actions[] = {
+        "go.goroutines", "go.heap", "go.profile", "jvm.threaddump", "jvm.heapdump",
+        "jvm.jcmd", NULL,
+};
+
+static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        const struct ynode *key = n, *opts = NULL;
+        if (n->type == YNODE_MAP) {
+                if (n->n != 1) {
+                        schema_err(c, n, "an action is one name, or one name with its options");
+                        return false;
+                }
+                key = ynode_key(n, 0);
+                opts = ynode_value(n, 0);
+        }
+        if (!schema_want(c, key, YNODE_SCALAR, "an action name"))
+                return false;
+        const char *name = key->scalar;
+        if (action_from_name(name, &a->kind) < 0) {
+                bool planned = false;
+                for (const char *const *p = planned_actions; *p && !planned; p++)
+                        planned = strcmp(*p, name) == 0;
+                const char *hint = planned ? NULL : suggest_near_miss(name, action_names);
+                if (planned)
+                        schema_err(c, key, "action '%s' is not supported yet by this version", name);
+                else if (hint)
+                        schema_err(c, key, "unknown action '%s' (did you mean '%s'?)", name, hint);
+                else
+                        schema_err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal)", name);
+                return false;
+        }
+        switch (a->kind) {
+        case ACTION_CORE:
+                if (opts && !schema_is_null(opts))
+                        parse_core(c, opts, a);
+                return true;
+        case ACTION_PROFILE:
+                if (opts && !schema_is_null(opts))
+                        parse_profile(c, opts, a);
+                return true;
+        case ACTION_STACKS:
+                if (opts && !schema_is_null(opts)) {
+                        static const char *const none[] = { NULL };
+                        if (schema_want(c, opts, YNODE_MAP, name))
+                                schema_check_keys(c, opts, name, none, NULL);
+                }
+                return true;
+        case ACTION_EXEC:
+                if (!opts) {
+                        schema_err(c, key, "exec needs options: {argv: [/path/to/program, args…]}");
+                        return false;
+                }
+                parse_exec(c, opts, a);
+                return true;
+        case ACTION_SIGNAL:
+                if (!opts || !schema_want(c, opts, YNODE_SCALAR, "signal")) {
+                        if (!opts)
+                                schema_err(c, key, "signal needs a signal name, such as 'signal: SIGQUIT'");
+                        return false;
+                }
+                a->signo = signal_from_name(opts->scalar);
+                if (a->signo < 0)
+                        schema_err(c, opts, "unknown signal '%s'", opts->scalar);
+                return true;
+        default:
+                return false;
+        }
+}
+
+void rule_parse_actions(struct schema_ctx *c, const struct ynode *n, struct rule *r) {
+        if (!schema_want(c, n, YNODE_SEQ, "actions"))
+                return;
+        if (n->n == 0)
+                schema_err(c, n, "actions is empty; give at least one (or run with --dry-run)");
+        r->actions = calloc(n->n ? n->n : 1, sizeof *r->actions);
+        if (!r->actions)
+                abort();
+        for (size_t i = 0; i < n->n; i++) {
+                struct action *a = &r->actions[r->n_actions];
+                if (!parse_action(c, n->items[i], a))
+                        continue;
+                /* core, stacks and profile each write one file of a fixed
+                 * name: twice in a rule, the second would replace the first. */
+                bool repeatable = a->kind == ACTION_EXEC || a->kind == ACTION_SIGNAL;
+                for (size_t j = 0; j < r->n_actions && !repeatable; j++)
+                        if (r->actions[j].kind == a->kind) {
+                                schema_err(c, n->items[i], "action '%s' is given twice in this rule",
+                                    action_kind_to_string(a->kind));
+                                break;
+                        }
+                r->n_actions++;
+        }
+}
+
+const char *action_kind_to_string(enum action_kind k) {
+        return action_names[k];
+}
+
+int action_from_name(const char *name, enum action_kind *ret) {
+        for (int i = 0; action_names[i]; i++)
+                if (strcmp(action_names[i], name) == 0) {
+                        *ret = (enum action_kind) i;
+                        return 0;
+                }
+        return -ENOENT;
+}
