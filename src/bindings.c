@@ -11,6 +11,9 @@ int binding_table_init(struct binding_table *t, size_t buckets) {
 }
 
 static void binding_free(struct binding *b) {
+        loop_source_free(b->event);
+        if (b->event_fd >= 0)
+                close(b->event_fd);
         engine_state_free(&b->engine);
         free(b);
 }
@@ -70,7 +73,7 @@ int bindings_add(struct binding_table *t, const struct rule *rule, struct target
         struct binding *b = calloc(1, sizeof *b);
         if (!b)
                 return -ENOMEM;
-        *b = (struct binding) { .rule = rule, .target = tg };
+        *b = (struct binding) { .rule = rule, .target = tg, .event_fd = -1 };
         size_t window = rule->window;
         int r = engine_state_init(&b->engine, window, 2 * window > HISTORY_MIN ? 2 * window : HISTORY_MIN);
         if (r >= 0 && (r = target_add_binding(tg, b)) < 0)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "engine.h"
+#include "loop.h"
 #include "metric.h"
 #include "rules.h"
 #include "target.h"
@@ -23,6 +24,11 @@ struct binding {
         struct engine_state engine;
         struct metric_prev prev;        /* rates span this rule's own interval */
         usec_t next_due;                /* monotonic; 0 = at the next tick */
+        /* An event rule (a PSI trigger): the fd its source pushes from, in
+         * the loop; closed and unregistered with the binding. */
+        int event_fd;
+        struct loop_source *event;
+        void *event_owner;              /* the source's state, for its handler */
         struct binding *next;           /* hash chain */
 };
 

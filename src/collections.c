@@ -4,18 +4,28 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "bindings.h"
 #include "collector.h"
 #include "log.h"
 #include "units.h"
+
+/* One process a collection acts on, with its own artifact. */
+struct subject {
+        struct pick pick;
+        int pidfd;                      /* opened in the loop, checked against the start time */
+        bool stopped_at_firing;         /* state T before autodump touched it */
+        struct artifact artifact;
+};
 
 struct collection {
         struct collections *owner;
         pid_t pid;                      /* the collector process (and its group) */
         struct target *target;
-        bool stopped_at_firing;         /* state T before autodump touched it */
-        struct artifact artifact;
+        struct subject *subjects;
+        size_t n_subjects;
         struct loop_source *exit, *deadline;
         bool timed_out;
         struct collection *next;
@@ -40,7 +50,13 @@ int collections_new(struct loop *loop, const struct collections_options *o, stru
 static void collection_free(struct collection *c) {
         loop_source_free(c->exit);
         loop_source_free(c->deadline);
-        artifact_done(&c->artifact);
+        for (size_t i = 0; i < c->n_subjects; i++) {
+                artifact_done(&c->subjects[i].artifact);
+                /* A process target's pidfd is the target's own. */
+                if (c->target->id.kind == TARGET_CGROUP && c->subjects[i].pidfd >= 0)
+                        close(c->subjects[i].pidfd);
+        }
+        free(c->subjects);
         free(c);
 }
 
@@ -91,16 +107,22 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
         if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
                 char reason[128];
                 failure_reason(c, status, reason, sizeof reason);
-                _cleanup_free_ char *path = NULL;
-                if (artifact_abandon(&c->artifact, reason, &path) == 0)
-                        log_warning("%s[%d]: %s; partial artifact: %s", tg->name, (int) tg->id.pid, reason, path);
-                else
-                        log_warning("%s[%d]: %s", tg->name, (int) tg->id.pid, reason);
-                /* The collector may have died with the target held by a tool
-                 * that stops with SIGSTOP (gdb); never leave it so. */
-                if (!tg->gone && collect_ensure_running(owner->o.proc, tg->proc.pidfd, tg->id.pid,
-                                                        c->stopped_at_firing))
-                        log_warning("%s[%d]: was left stopped; resumed it", tg->name, (int) tg->id.pid);
+                for (size_t i = 0; i < c->n_subjects; i++) {
+                        struct subject *sub = &c->subjects[i];
+                        _cleanup_free_ char *path = NULL;
+                        /* A subject the collector never reached left nothing. */
+                        if (artifact_abandon(&sub->artifact, reason, &path) == 0)
+                                log_warning("%s[%d]: %s; partial artifact: %s", sub->pick.comm, (int) sub->pick.pid,
+                                            reason, path);
+                        else
+                                log_warning("%s[%d]: %s", sub->pick.comm, (int) sub->pick.pid, reason);
+                        /* The collector may have died with the process held by
+                         * a tool that stops with SIGSTOP (gdb); never leave it
+                         * so. */
+                        if (sub->pidfd >= 0 && !tg->gone &&
+                            collect_ensure_running(owner->o.proc, sub->pidfd, sub->pick.pid, sub->stopped_at_firing))
+                                log_warning("%s[%d]: was left stopped; resumed it", sub->pick.comm, (int) sub->pick.pid);
+                }
         }
         for (struct collection **p = &owner->running; *p; p = &(*p)->next)
                 if (*p == c) {
@@ -109,14 +131,16 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
                 }
         owner->n_running--;
         tg->collection = NULL;
-        if (tg->gone)
-                target_free(tg);
+        bool gone = tg->gone;
         collection_free(c);
+        if (gone)
+                target_free(tg);
 }
 
-/* The collector process: builds the artifact and runs the actions. */
-static _Noreturn void run_collector(struct collections *owner, struct collection *c, const struct rule *rule,
-                                    const struct ring *history, const struct decision *d, usec_t wall) {
+/* The collector process: builds each subject's artifact and runs the
+ * actions. */
+static _Noreturn void run_collector(struct collections *owner, struct collection *c, const struct sample_event *ev,
+                                    const struct decision *d, const struct firing_cgroup *cg) {
         /* Its own process group so a timeout kills every tool it started;
          * dies with the watchdog, and then the kernel releases any thread
          * it holds. */
@@ -126,26 +150,81 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
          * eyes only: cores hold the process's secrets. */
         umask(0077);
         loop_forked_child(owner->loop);
-        const struct target *tg = c->target;
-        struct firing f = {
-                .rule = rule->name, .actions = rule->actions, .n_actions = rule->n_actions,
-                .metric = metric_info(rule->metric)->name, .decision = d, .history = history,
-                .pid = tg->id.pid, .starttime = tg->id.starttime, .pidfd = tg->proc.pidfd,
-                .stopped_at_firing = c->stopped_at_firing, .wall = wall, .min_free_pct = owner->o.min_free_pct,
-        };
-        memcpy(f.comm, tg->name, sizeof f.comm);
-        _cleanup_free_ char *path = NULL;
-        int r = collector_run(owner->o.proc, &f, &c->artifact, &path);
-        if (r == 0)
-                log_notice("%s: artifact written: %s", rule->name, path);
-        _exit(r < 0 ? 1 : 0);
+        const struct rule *rule = ev->binding->rule;
+        int failed = 0;
+        for (size_t i = 0; i < c->n_subjects; i++) {
+                struct subject *sub = &c->subjects[i];
+                struct firing f = {
+                        .rule = rule->name, .actions = rule->actions, .n_actions = rule->n_actions,
+                        .metric = metric_info(rule->metric)->name, .decision = d, .history = &ev->binding->engine.ring,
+                        .reference = ev->reference, .reference_what = ev->reference_what, .cgroup = cg,
+                        .pid = sub->pick.pid, .starttime = sub->pick.starttime, .pidfd = sub->pidfd,
+                        .stopped_at_firing = sub->stopped_at_firing, .wall = ev->wall,
+                        .min_free_pct = owner->o.min_free_pct,
+                };
+                memcpy(f.comm, sub->pick.comm, sizeof f.comm);
+                _cleanup_free_ char *path = NULL;
+                int r = collector_run(owner->o.proc, &f, &sub->artifact, &path);
+                if (r == 0)
+                        log_notice("%s: artifact written: %s", rule->name, path);
+                failed |= r < 0;
+        }
+        _exit(failed);
 }
 
-void collections_start(struct collections *owner, struct target *tg, const struct rule *rule,
-                       const struct ring *history, const struct decision *d, usec_t wall) {
+/* The processes a firing acts on: the target itself, or those picked in
+ * its cgroup (none, if it has none: then one artifact records that). */
+static int choose_subjects(struct collections *owner, const struct sample_event *ev, struct collection *c) {
+        struct target *tg = ev->target;
+        const struct rule *rule = ev->binding->rule;
+        if (tg->id.kind == TARGET_PROCESS) {
+                struct pick self = { .pid = tg->id.pid, .starttime = tg->id.starttime };
+                memcpy(self.comm, tg->name, sizeof self.comm);
+                if (!(c->subjects = calloc(1, sizeof *c->subjects)))
+                        return -ENOMEM;
+                c->subjects[0] = (struct subject) { .pick = self, .pidfd = tg->proc.pidfd };
+                c->n_subjects = 1;
+                return 0;
+        }
+        _cleanup_free_ struct pick *picks = NULL;
+        size_t n;
+        bool names_cgroup = rule->target.cgroup || rule->target.unit;
+        int r = pick_processes(owner->o.proc, tg, metric_info(rule->metric)->lead, rule->pick_all ? rule->pick_max : 1,
+                               names_cgroup ? NULL : owner->o.is_watched, owner->o.userdata, &picks, &n);
+        if (r < 0)
+                n = 0;
+        if (!(c->subjects = calloc(n ? n : 1, sizeof *c->subjects)))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                /* The pidfd first, then the start time again: a pick that
+                 * exited and whose PID was reused is dropped. */
+                int pidfd = (int) syscall(SYS_pidfd_open, picks[i].pid, 0);
+                struct proc_stat st;
+                if (pidfd < 0 || proc_read_stat(owner->o.proc, picks[i].pid, &st) < 0 ||
+                    st.starttime != picks[i].starttime) {
+                        if (pidfd >= 0)
+                                close(pidfd);
+                        continue;
+                }
+                c->subjects[c->n_subjects++] = (struct subject) { .pick = picks[i], .pidfd = pidfd };
+        }
+        if (c->n_subjects == 0) {
+                /* Named after the cgroup, pid 0: nothing to act on. */
+                struct pick none = {};
+                memcpy(none.comm, tg->name, sizeof none.comm);
+                c->subjects[0] = (struct subject) { .pick = none, .pidfd = -1 };
+                c->n_subjects = 1;
+        }
+        return 0;
+}
+
+void collections_start(struct collections *owner, const struct sample_event *ev, const struct decision *d) {
+        struct target *tg = ev->target;
+        const struct rule *rule = ev->binding->rule;
+        char what[128];
+        target_describe(tg, what, sizeof what);
         if (tg->collection) {
-                log_warning("%s: %s[%d] has a collection running; this firing collects nothing", rule->name,
-                            tg->name, (int) tg->id.pid);
+                log_warning("%s: %s has a collection running; this firing collects nothing", rule->name, what);
                 return;
         }
         if (owner->n_running >= owner->o.parallel) {
@@ -154,23 +233,50 @@ void collections_start(struct collections *owner, struct target *tg, const struc
                 return;
         }
         struct collection *c = calloc(1, sizeof *c);
-        if (!c || artifact_prepare(owner->o.output, wall, rule->name, tg->name, tg->id.pid, &c->artifact) < 0) {
-                free(c);
+        if (!c || choose_subjects(owner, ev, c) < 0) {
+                if (c)
+                        collection_free(c);
                 log_error("%s: out of memory", rule->name);
                 return;
         }
         c->owner = owner;
         c->target = tg;
-        struct proc_stat st;
-        c->stopped_at_firing = proc_handle_stat(&tg->proc.handle, &st) == 0 && st.state == 'T';
+        for (size_t i = 0; i < c->n_subjects; i++) {
+                struct subject *sub = &c->subjects[i];
+                sub->artifact.dir_fd = -1;
+                struct proc_stat st;
+                sub->stopped_at_firing = sub->pick.pid && proc_read_stat(owner->o.proc, sub->pick.pid, &st) == 0 &&
+                                         st.state == 'T';
+                if (artifact_prepare(owner->o.output, ev->wall, rule->name, sub->pick.comm, sub->pick.pid,
+                                     &sub->artifact) < 0) {
+                        log_error("%s: out of memory", rule->name);
+                        collection_free(c);
+                        return;
+                }
+        }
+        struct firing_cgroup cg = {}, *cgp = NULL;
+        _cleanup_free_ struct pick *picked = NULL;
+        if (tg->id.kind == TARGET_CGROUP) {
+                bool any = c->subjects[0].pick.pid != 0;
+                picked = calloc(c->n_subjects, sizeof *picked);
+                for (size_t i = 0; picked && i < c->n_subjects; i++)
+                        picked[i] = c->subjects[i].pick;
+                cg = (struct firing_cgroup) {
+                        .path = cgroup_paths_name(&tg->cgroup.handle.paths), .memory_limit = tg->cgroup.memory_limit,
+                        .pids_limit = tg->cgroup.pids_limit, .cpu_quota = tg->cgroup.cpu_limit,
+                        .why = any ? pick_reason(metric_info(rule->metric)->lead) : "the cgroup had no process",
+                        .picked = picked, .n_picked = picked && any ? c->n_subjects : 0,
+                };
+                cgp = &cg;
+        }
         c->pid = fork();
+        if (c->pid == 0)
+                run_collector(owner, c, ev, d, cgp);
         if (c->pid < 0) {
                 log_error("%s: cannot fork a collector: %m", rule->name);
                 collection_free(c);
                 return;
         }
-        if (c->pid == 0)
-                run_collector(owner, c, rule, history, d, wall);
         setpgid(c->pid, c->pid);        /* also here: no race with the kill on timeout */
         int r = loop_add_child(owner->loop, c->pid, on_collector_exit, c, &c->exit);
         if (r >= 0)
@@ -181,7 +287,8 @@ void collections_start(struct collections *owner, struct target *tg, const struc
                 log_error("%s: cannot watch the collector: %s", rule->name, strerror(-r));
                 kill(-c->pid, SIGKILL);
                 waitpid(c->pid, NULL, 0);
-                artifact_abandon(&c->artifact, "collector could not be watched", NULL);
+                for (size_t i = 0; i < c->n_subjects; i++)
+                        artifact_abandon(&c->subjects[i].artifact, "collector could not be watched", NULL);
                 collection_free(c);
                 return;
         }

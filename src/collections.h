@@ -8,12 +8,10 @@
 
 #include <stdbool.h>
 
+#include "consumer.h"
 #include "engine.h"
 #include "loop.h"
 #include "proc.h"
-#include "ring.h"
-#include "rules.h"
-#include "target.h"
 
 struct collections_options {
         const struct proc_root *proc;
@@ -21,6 +19,11 @@ struct collections_options {
         usec_t timeout;
         unsigned parallel;
         double min_free_pct;
+        /* Whether a process is watched: a rule that selects processes and
+         * watches their cgroup acts only on processes it could select,
+         * never on a stranger that shares the cgroup. */
+        bool (*is_watched)(pid_t pid, void *userdata);
+        void *userdata;
 };
 
 struct collections;
@@ -29,10 +32,11 @@ int collections_new(struct loop *loop, const struct collections_options *o, stru
 /* Frees the bookkeeping; running collectors are not waited for. */
 void collections_free(struct collections *c);
 
-/* Starts collecting for a firing of `rule` on `tg`, unless the target or
- * every slot is busy (then logged, and nothing is collected). */
-void collections_start(struct collections *c, struct target *tg, const struct rule *rule,
-                       const struct ring *history, const struct decision *d, usec_t wall);
+/* Starts collecting for the firing `d` of the sample `ev`, unless its
+ * target or every slot is busy (then logged, and nothing is collected). A
+ * cgroup's firing acts on the processes picked in it, each into its own
+ * artifact. */
+void collections_start(struct collections *c, const struct sample_event *ev, const struct decision *d);
 unsigned collections_running(const struct collections *c);
 /* Whether `pid` is one of our collectors: neither it nor what it starts is
  * ever a target. */

@@ -69,6 +69,8 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
         struct action_result snap = {};
         if (too_full)
                 result_set(&snap, ACTION_SKIPPED, "%s", why);
+        else if (f->pid == 0)
+                result_set(&snap, ACTION_SKIPPED, "the cgroup had no process to act on");
         else
                 collect_snapshot(&ctx, &snap);
         trigger_set_snapshot(doc, &snap);
@@ -76,8 +78,10 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
         for (size_t i = 0; i < f->n_actions; i++) {
                 const struct action *act = &f->actions[i];
                 struct action_result res = {};
-                if (too_full) {
-                        result_set(&res, ACTION_SKIPPED, "%s", why);
+                /* Without a process only exec, the user's own hook, runs. */
+                bool no_process = f->pid == 0 && act->kind != ACTION_EXEC;
+                if (too_full || no_process) {
+                        result_set(&res, ACTION_SKIPPED, "%s", too_full ? why : "the cgroup had no process to act on");
                         trigger_set_action(doc, i, &res, false);
                         continue;
                 }

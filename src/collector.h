@@ -7,7 +7,18 @@
 
 #include "collect/collect.h"
 #include "engine.h"
+#include "pick.h"
 #include "ring.h"
+
+/* A firing of a cgroup rule: the cgroup, its limits, and the processes its
+ * process actions went to and why. */
+struct firing_cgroup {
+        const char *path;
+        double memory_limit, pids_limit, cpu_quota;     /* 0: none */
+        const char *why;                /* how the processes were picked */
+        const struct pick *picked;      /* every process of this firing, each its own artifact */
+        size_t n_picked;
+};
 
 struct firing {
         const char *rule;
@@ -16,7 +27,10 @@ struct firing {
         const char *metric;             /* "" for a manual collection */
         const struct decision *decision; /* NULL for a manual collection */
         const struct ring *history;     /* NULL for a manual collection */
-        pid_t pid;
+        double reference;               /* what a % threshold was of */
+        const char *reference_what;     /* that in words; NULL: none */
+        const struct firing_cgroup *cgroup;     /* NULL: the rule watches a process */
+        pid_t pid;                      /* 0: a cgroup with no process to act on */
         uint64_t starttime;
         int pidfd;
         char comm[16];

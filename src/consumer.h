@@ -18,6 +18,7 @@ struct sample_event {
         enum metric metric;
         double value;
         double reference;               /* what a % threshold is of; 0 if none */
+        const char *reference_what;     /* that in words, or NULL */
         usec_t mono, wall;
 };
 

@@ -33,7 +33,12 @@ void engine_step(const struct condition *c, struct engine_state *s,
         double spike = c->has_spike && warm ? mean * (1.0 + c->spike_pct / 100.0) : NAN;
         /* Comparisons with NAN are false: an unknown reference or a warm-up
          * never makes a condition hold. */
-        if (value > above) {
+        if (c->has_stall) {
+                /* The kernel measured the stall; its share of the window is
+                 * the threshold, to compare with the pressure read now. */
+                d.trigger = TRIGGER_STALL;
+                d.threshold = 100.0 * (double) c->stall / (double) c->stall_window;
+        } else if (value > above) {
                 d.trigger = TRIGGER_ABOVE;
                 d.threshold = above;
         } else if (value > spike) {
@@ -74,6 +79,7 @@ void engine_step(const struct condition *c, struct engine_state *s,
 const char *trigger_kind_to_string(enum trigger_kind k) {
         static const char *const names[] = {
                 [TRIGGER_NONE] = "none", [TRIGGER_ABOVE] = "above", [TRIGGER_SPIKE] = "spike",
+                [TRIGGER_STALL] = "stall",
         };
         return names[k];
 }

@@ -14,6 +14,8 @@ struct condition {
         double above;           /* absolute, or % of the metric's reference */
         bool has_spike;
         double spike_pct;       /* value > mean × (1 + spike_pct/100) */
+        bool has_stall;         /* a PSI trigger: the kernel's notification is the condition */
+        usec_t stall, stall_window;     /* stall time within each window */
         bool has_min, min_is_pct;
         double min;
         unsigned for_samples;   /* ≥ 1; used when for_duration is 0 */
@@ -30,7 +32,7 @@ enum verdict {
         VERDICT_MAXED,          /* would fire, but `max` firings happened */
 };
 
-enum trigger_kind { TRIGGER_NONE, TRIGGER_ABOVE, TRIGGER_SPIKE };
+enum trigger_kind { TRIGGER_NONE, TRIGGER_ABOVE, TRIGGER_SPIKE, TRIGGER_STALL };
 
 struct decision {
         enum verdict verdict;
@@ -51,7 +53,8 @@ struct engine_state {
 int engine_state_init(struct engine_state *s, size_t window, size_t history);
 void engine_state_free(struct engine_state *s);
 
-/* Feeds one sample. `reference` is what a % threshold is of (0 if the
+/* Feeds one sample (for a `stall` condition: one notification of the
+ * kernel's, with the pressure read then). `reference` is what a % threshold is of (0 if the
  * metric has none or it is unknown: a % threshold then never holds). */
 void engine_step(const struct condition *c, struct engine_state *s,
                  usec_t mono_now, usec_t wall_now, double value, double reference,

@@ -12,14 +12,14 @@ void engine_consume(const struct sample_event *ev, void *userdata) {
         engine_step(&rule->cond, &b->engine, ev->mono, ev->wall, ev->value, ev->reference, &d);
         if (d.verdict != VERDICT_FIRE)
                 return;
-        char v[32], thr[32], mean[32];
+        char v[32], thr[32], mean[32], what[128];
         metric_format(rule->metric, d.value, v, sizeof v);
         metric_format(rule->metric, d.threshold, thr, sizeof thr);
         metric_format(rule->metric, d.mean, mean, sizeof mean);
-        log_notice("rule %s fired on %s[%d]: %s %s > %s (%s; mean %s)%s", rule->name, tg->name, (int) tg->id.pid,
+        log_notice("rule %s fired on %s: %s %s > %s (%s; mean %s)%s", rule->name, target_describe(tg, what, sizeof what),
                    metric_info(rule->metric)->name, v, thr, trigger_kind_to_string(d.trigger), mean,
                    ec->dry_run ? " [dry run: nothing collected]" : "");
         ec->firings++;
         if (!ec->dry_run)
-                collections_start(ec->collections, tg, rule, &b->engine.ring, &d, ev->wall);
+                collections_start(ec->collections, ev, &d);
 }

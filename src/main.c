@@ -24,7 +24,7 @@ static const char usage_text[] =
         "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] -- COMMAND [ARG]...\n"
         "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-p PID]...\n"
         "  autodump check  [-c FILE] [-r RULES]...\n"
-        "  autodump sample [-i DURATION] [-n COUNT] [--json] PID...\n"
+        "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [PID]...\n"
         "  autodump collect ACTION[,ACTION]... [-o DIR] PID\n"
         "  autodump list   [-o DIR] [--json]\n"
         "  autodump show   ID|DIR\n"
@@ -51,6 +51,8 @@ struct common {
         bool json;
         pid_t *pids;
         size_t n_pids;
+        char **cgroups;
+        size_t n_cgroups;
         usec_t interval;
         unsigned count;
 };
@@ -126,8 +128,15 @@ static int parse_common(int argc, char **argv, const char *allowed, unsigned lon
                         break;
                 case OPT_DRY_RUN: c->dry_run = true; break;
                 case OPT_JSON: c->json = true; break;
+                case OPT_CGROUP: {
+                        char **p = realloc(c->cgroups, (c->n_cgroups + 1) * sizeof *p);
+                        if (!p)
+                                return -1;
+                        c->cgroups = p;
+                        c->cgroups[c->n_cgroups++] = optarg;
+                        break;
+                }
                 case OPT_RECORD:
-                case OPT_CGROUP:
                         usage_error("%s is not supported yet by this version", argv[optind - 1]);
                         return -1;
                 }
@@ -313,13 +322,18 @@ static int cmd_sample(int argc, char **argv) {
         int i = parse_common(argc, argv, "i:n:", LONG(OPT_JSON) | LONG(OPT_RECORD) | LONG(OPT_CGROUP), &c);
         if (i < 0)
                 return EXIT_USAGE;
-        if (i >= argc)
-                return usage_error("%s", "sample needs at least one PID");
+        if (i >= argc && c.n_cgroups == 0)
+                return usage_error("%s", "sample needs at least one PID or --cgroup PATH");
         for (; i < argc; i++)
                 if (add_pid(&c, argv[i]) < 0)
                         return usage_error("'%s' is not a PID", argv[i]);
-        int r = sample_processes(c.pids, c.n_pids, c.interval, c.count, c.json);
+        for (size_t k = 0; k < c.n_cgroups; k++)
+                if (c.cgroups[k][0] != '/')
+                        return usage_error("--cgroup: '%s' must be a path from the hierarchy's root, such as "
+                                           "/system.slice/nginx.service", c.cgroups[k]);
+        int r = sample_command(c.pids, c.n_pids, c.cgroups, c.n_cgroups, c.interval, c.count, c.json);
         free(c.pids);
+        free(c.cgroups);
         return r;
 }
 

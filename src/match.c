@@ -11,6 +11,9 @@ bool target_matches(const struct target_match *m, enum watch_mode mode, const st
          * and the -p PIDs in watch mode. */
         if (m->any)
                 return mode == MODE_RUN ? f->in_tree : f->listed;
+        /* A cgroup or unit target is found by cgroup discovery, not here. */
+        if (m->cgroup || m->unit)
+                return false;
         if (m->has_self && m->self != f->in_tree)
                 return false;
         if (m->has_pid && m->pid != f->pid)

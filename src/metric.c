@@ -7,43 +7,81 @@
 
 #include "util.h"
 
+#define PROCESS(kind, src, shape, scale) kind, src, shape, scale, METRIC_OF_PROCESS, LEAD_RSS
+#define CGROUP(kind, src, shape, scale, lead) kind, src, shape, scale, METRIC_OF_CGROUP, lead
+
 static const struct metric_info metrics[_METRIC_MAX] = {
         /* cpu reads as CPU seconds used; 100 = one core. */
-        [METRIC_CPU] = { "cpu", METRIC_KIND_CORES, METRIC_SOURCE_PROC, METRIC_RATE, 100, true, "one core" },
-        [METRIC_RSS] = { "rss", METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, true,
+        [METRIC_CPU] = { "cpu", PROCESS(METRIC_KIND_CORES, METRIC_SOURCE_PROC, METRIC_RATE, 100), true, "one core" },
+        [METRIC_RSS] = { "rss", PROCESS(METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1), true,
                          "the effective memory limit" },
-        [METRIC_VSIZE] = { "vsize", METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, false, NULL },
-        [METRIC_THREADS] = { "threads", METRIC_KIND_COUNT, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, false, NULL },
-        [METRIC_FDS] = { "fds", METRIC_KIND_COUNT, METRIC_SOURCE_PROC, METRIC_GAUGE, 1, true,
+        [METRIC_VSIZE] = { "vsize", PROCESS(METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1), false, NULL },
+        [METRIC_THREADS] = { "threads", PROCESS(METRIC_KIND_COUNT, METRIC_SOURCE_PROC, METRIC_GAUGE, 1), false, NULL },
+        [METRIC_FDS] = { "fds", PROCESS(METRIC_KIND_COUNT, METRIC_SOURCE_PROC, METRIC_GAUGE, 1), true,
                          "the RLIMIT_NOFILE soft limit" },
+        [METRIC_CGROUP_MEMORY] = { "cgroup.memory", CGROUP(METRIC_KIND_BYTES, METRIC_SOURCE_CGROUP, METRIC_GAUGE, 1,
+                                                           LEAD_RSS), true, "the cgroup's memory limit" },
+        [METRIC_CGROUP_MEMORY_WS] = { "cgroup.memory_ws", CGROUP(METRIC_KIND_BYTES, METRIC_SOURCE_CGROUP, METRIC_GAUGE,
+                                                                 1, LEAD_RSS), true, "the cgroup's memory limit" },
+        [METRIC_CGROUP_OOM_KILLS] = { "cgroup.oom_kills", CGROUP(METRIC_KIND_COUNT, METRIC_SOURCE_CGROUP, METRIC_DELTA,
+                                                                 1, LEAD_RSS), false, NULL },
+        /* cgroup.cpu reads as CPU seconds used, as cpu does. */
+        [METRIC_CGROUP_CPU] = { "cgroup.cpu", CGROUP(METRIC_KIND_CORES, METRIC_SOURCE_CGROUP, METRIC_RATE, 100,
+                                                     LEAD_CPU), true, "one core" },
+        [METRIC_CGROUP_PIDS] = { "cgroup.pids", CGROUP(METRIC_KIND_COUNT, METRIC_SOURCE_CGROUP, METRIC_GAUGE, 1,
+                                                       LEAD_THREADS), true, "the cgroup's pids limit" },
+        /* Throttled periods over all periods in the interval. */
+        [METRIC_CGROUP_THROTTLED] = { "cgroup.throttled", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_CGROUP,
+                                                                 METRIC_RATIO, 100, LEAD_CPU), false, NULL },
+        [METRIC_PSI_CPU_SOME] = { "psi.cpu.some", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_PSI, METRIC_GAUGE, 1,
+                                                         LEAD_CPU), false, NULL },
+        [METRIC_PSI_MEMORY_SOME] = { "psi.memory.some", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_PSI, METRIC_GAUGE, 1,
+                                                               LEAD_RSS), false, NULL },
+        [METRIC_PSI_MEMORY_FULL] = { "psi.memory.full", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_PSI, METRIC_GAUGE, 1,
+                                                               LEAD_RSS), false, NULL },
+        /* Nothing per process says who waits on I/O most cheaply: the
+         * largest process is the likeliest. */
+        [METRIC_PSI_IO_SOME] = { "psi.io.some", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_PSI, METRIC_GAUGE, 1,
+                                                       LEAD_RSS), false, NULL },
+        [METRIC_PSI_IO_FULL] = { "psi.io.full", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_PSI, METRIC_GAUGE, 1,
+                                                       LEAD_RSS), false, NULL },
 };
 
-static const char *const names[] = { "cpu", "rss", "vsize", "threads", "fds", NULL };
+/* For near-miss suggestions; filled from the table on first use. */
+static const char *names[_METRIC_MAX + 1];
 
 static const char *const planned[] = {
-        "cgroup.memory", "cgroup.memory_ws", "cgroup.oom_kills", "cgroup.cpu", "cgroup.pids",
-        "cgroup.throttled", "psi.cpu.some", "psi.memory.some", "psi.memory.full", "psi.io.some",
-        "psi.io.full", "go.goroutines", "go.heap_inuse", "jvm.threads", "jvm.heap_used",
-        "jvm.gc_time", "jvm.classes",
+        "go.goroutines", "go.heap_inuse", "jvm.threads", "jvm.heap_used", "jvm.gc_time", "jvm.classes",
 };
 
 const struct metric_info *metric_info(enum metric m) {
         return &metrics[m];
 }
 
-int metric_derive(enum metric m, struct metric_prev *prev, double raw, usec_t mono, double *ret) {
+int metric_derive(enum metric m, struct metric_prev *prev, double raw, double aux, usec_t mono, double *ret) {
         const struct metric_info *info = &metrics[m];
         if (info->shape == METRIC_GAUGE) {
                 *ret = raw;
                 return 0;
         }
         struct metric_prev before = *prev;
-        *prev = (struct metric_prev) { true, raw, mono };
-        if (!before.has_prev || mono <= before.mono || raw < before.raw)
+        *prev = (struct metric_prev) { true, raw, aux, mono };
+        if (!before.has_prev || mono <= before.mono || raw < before.raw || aux < before.aux)
                 return -EAGAIN;
-        double secs = (double) (mono - before.mono) / USEC_PER_SEC;
-        *ret = info->scale * (raw - before.raw) / secs;
-        return 0;
+        switch (info->shape) {
+        case METRIC_RATE:
+                *ret = info->scale * (raw - before.raw) / ((double) (mono - before.mono) / USEC_PER_SEC);
+                return 0;
+        case METRIC_DELTA:
+                *ret = raw - before.raw;
+                return 0;
+        case METRIC_RATIO:
+                /* No periods at all (an idle cgroup): nothing throttled. */
+                *ret = aux > before.aux ? info->scale * (raw - before.raw) / (aux - before.aux) : 0;
+                return 0;
+        default:
+                return -EINVAL;
+        }
 }
 
 int metric_from_name(const char *name, enum metric *ret) {
@@ -63,6 +101,9 @@ bool metric_is_planned(const char *name) {
 }
 
 const char *const *metric_names(void) {
+        if (!names[0])
+                for (int m = 0; m < _METRIC_MAX; m++)
+                        names[m] = metrics[m].name;
         return names;
 }
 
@@ -71,7 +112,7 @@ void metric_format(enum metric m, double v, char *buf, size_t size) {
                 snprintf(buf, size, "-");
         else if (metrics[m].kind == METRIC_KIND_BYTES)
                 snprintf(buf, size, "%.1fMiB", v / 1048576.0);
-        else if (metrics[m].kind == METRIC_KIND_CORES)
+        else if (metrics[m].kind == METRIC_KIND_CORES || metrics[m].kind == METRIC_KIND_PERCENT)
                 snprintf(buf, size, "%.1f%%", v);
         else
                 snprintf(buf, size, "%.0f", v);

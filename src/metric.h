@@ -15,6 +15,17 @@ enum metric {
         METRIC_VSIZE,
         METRIC_THREADS,
         METRIC_FDS,
+        METRIC_CGROUP_MEMORY,
+        METRIC_CGROUP_MEMORY_WS,
+        METRIC_CGROUP_OOM_KILLS,
+        METRIC_CGROUP_CPU,
+        METRIC_CGROUP_PIDS,
+        METRIC_CGROUP_THROTTLED,
+        METRIC_PSI_CPU_SOME,
+        METRIC_PSI_MEMORY_SOME,
+        METRIC_PSI_MEMORY_FULL,
+        METRIC_PSI_IO_SOME,
+        METRIC_PSI_IO_FULL,
         _METRIC_MAX,
 };
 
@@ -27,6 +38,8 @@ _Static_assert(_METRIC_MAX <= 64, "metric_set holds a bit per metric");
  * used in a rule, and that is found when the rules load. */
 enum metric_source {
         METRIC_SOURCE_PROC,     /* /proc/PID */
+        METRIC_SOURCE_CGROUP,   /* cgroupfs, v1 or v2 */
+        METRIC_SOURCE_PSI,      /* pressure files: sampled avg10, or kernel triggers */
         _METRIC_SOURCE_MAX,
 };
 
@@ -34,12 +47,23 @@ enum metric_source {
 enum metric_shape {
         METRIC_GAUGE,           /* the reading is the value */
         METRIC_RATE,            /* a counter: scale × its growth per second since the reading before */
+        METRIC_DELTA,           /* a counter: its growth since the reading before */
+        METRIC_RATIO,           /* two counters: scale × the growth of one over the other's */
 };
+
+/* Who a metric is of: a process, or a cgroup (a rule that selects
+ * processes then watches each one's cgroup). */
+enum metric_scope { METRIC_OF_PROCESS, METRIC_OF_CGROUP };
+
+/* When a cgroup's rule fires, which of its processes the process actions
+ * go to: the one that leads what the metric measures. */
+enum metric_lead { LEAD_RSS, LEAD_CPU, LEAD_THREADS };
 
 enum metric_kind {
         METRIC_KIND_CORES,      /* 100 = one core; a % is the same number */
         METRIC_KIND_BYTES,      /* thresholds take sizes */
         METRIC_KIND_COUNT,
+        METRIC_KIND_PERCENT,    /* 0–100 */
 };
 
 struct metric_info {
@@ -47,7 +71,9 @@ struct metric_info {
         enum metric_kind kind;
         enum metric_source source;
         enum metric_shape shape;
-        double scale;           /* METRIC_RATE: per second of counter growth */
+        double scale;           /* METRIC_RATE, METRIC_RATIO */
+        enum metric_scope scope;
+        enum metric_lead lead;  /* cgroup metrics */
         bool has_reference;     /* a % threshold means something */
         const char *reference;  /* what the % is of, for messages */
 };
@@ -58,14 +84,15 @@ const struct metric_info *metric_info(enum metric m);
  * own, so a rate spans that rule's own interval. */
 struct metric_prev {
         bool has_prev;
-        double raw;
+        double raw, aux;
         usec_t mono;
 };
 
-/* The value of `m` from a source's raw reading at `mono`, updating `prev`.
- * -EAGAIN for a rate on its first reading, or when its counter went back
- * (the kind of counter that resets). */
-int metric_derive(enum metric m, struct metric_prev *prev, double raw, usec_t mono, double *ret);
+/* The value of `m` from a source's raw reading (and, for a ratio, the
+ * denominator counter `aux`) at `mono`, updating `prev`. -EAGAIN for a
+ * counter on its first reading, or when it went back (the kind of counter
+ * that resets). */
+int metric_derive(enum metric m, struct metric_prev *prev, double raw, double aux, usec_t mono, double *ret);
 int metric_from_name(const char *name, enum metric *ret);
 /* Whether `name` is a metric of DESIGN.md's table that this build has no
  * source for yet (so the error can say so rather than "unknown"). */

@@ -4,8 +4,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <linux/capability.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "rule_actions.h"
 #include "schema.h"
@@ -56,12 +58,41 @@ static bool valid_name(const char *s) {
         return true;
 }
 
+/* cgroup, unit and recursive: a target that is a cgroup rather than the
+ * processes a match selects. */
+static void parse_cgroup_target(struct schema_ctx *c, const struct ynode *n, struct target_match *t) {
+        const struct ynode *v;
+        if ((v = schema_get(n, "cgroup")) && schema_want(c, v, YNODE_SCALAR, "cgroup")) {
+                if (v->scalar[0] != '/' || strstr(v->scalar, "/../") || strstr(v->scalar, "/./"))
+                        schema_err(c, v, "cgroup: '%s' must be a path from the hierarchy's root, such as "
+                                   "/system.slice/nginx.service", v->scalar);
+                else
+                        t->cgroup = strdup(v->scalar);
+        }
+        if ((v = schema_get(n, "unit")) && schema_want(c, v, YNODE_SCALAR, "unit")) {
+                if (!*v->scalar || strchr(v->scalar, '/') || !strchr(v->scalar, '.'))
+                        schema_err(c, v, "unit: '%s' is not a unit name, such as nginx.service", v->scalar);
+                else
+                        t->unit = strdup(v->scalar);
+        }
+        if ((v = schema_get(n, "recursive")))
+                schema_bool(c, v, "recursive", &t->recursive);
+        if (schema_get(n, "cgroup") && schema_get(n, "unit"))
+                schema_err(c, n, "target: give either cgroup or unit, not both");
+        else if ((schema_get(n, "cgroup") || schema_get(n, "unit")) && n->n > 1 + (schema_get(n, "recursive") != NULL))
+                schema_err(c, n, "target: a cgroup or unit target cannot also select processes "
+                           "(self, pid, comm, cmdline, user)");
+        if ((v = schema_get(n, "recursive")) && !schema_get(n, "cgroup") && !schema_get(n, "unit"))
+                schema_err(c, v, "recursive goes with a cgroup or unit target");
+}
+
 static void parse_target(struct schema_ctx *c, const struct ynode *n, struct target_match *t) {
-        static const char *const keys[] = { "self", "pid", "comm", "cmdline", "user", NULL };
-        static const char *const planned[] = { "cgroup", "unit", NULL };
+        static const char *const keys[] = {
+                "self", "pid", "comm", "cmdline", "user", "cgroup", "unit", "recursive", NULL,
+        };
         if (!schema_want(c, n, YNODE_MAP, "target"))
                 return;
-        schema_check_keys(c, n, "target", keys, planned);
+        schema_check_keys(c, n, "target", keys, NULL);
         if (n->n == 0)
                 schema_err(c, n, "target is empty; leave it out to mean the mode's default targets");
         const struct ynode *v;
@@ -105,6 +136,7 @@ static void parse_target(struct schema_ctx *c, const struct ynode *n, struct tar
                 } else
                         schema_err(c, v, "user '%s' does not exist on this host", v->scalar);
         }
+        parse_cgroup_target(c, n, t);
 }
 
 /* A threshold of `above` or `min`: a size, a number, or a % of the metric's
@@ -142,13 +174,45 @@ static bool parse_threshold(struct schema_ctx *c, const struct ynode *v, const c
         return true;
 }
 
+static bool have_cap_sys_resource(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = {};
+        return syscall(SYS_capget, &h, d) == 0 && (d[0].effective & (1u << CAP_SYS_RESOURCE));
+}
+
+/* `stall: 150ms, per: 2s`: a kernel PSI trigger. The window is checked as
+ * the kernel will check it, so `check` says what writing it would refuse. */
+static void parse_stall(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi,
+                        struct condition *cond) {
+        const struct ynode *stall = schema_get(n, "stall"), *per = schema_get(n, "per");
+        if (!stall || !per) {
+                schema_err(c, n, "when: stall and per go together, as in {stall: 150ms, per: 2s}");
+                return;
+        }
+        if (schema_get(n, "above") || schema_get(n, "spike") || schema_get(n, "min") || schema_get(n, "for"))
+                schema_err(c, n, "when: a stall trigger fires on the kernel's notice; above, spike, min and for "
+                           "do not go with it");
+        if (mi && mi->source != METRIC_SOURCE_PSI)
+                schema_err(c, stall, "stall: triggers exist for psi.* metrics only, not '%s'", mi->name);
+        if (!schema_duration(c, stall, "stall", &cond->stall) || !schema_duration(c, per, "per", &cond->stall_window))
+                return;
+        usec_t w = cond->stall_window;
+        if (w < 500 * USEC_PER_MSEC || w > 10 * USEC_PER_SEC)
+                schema_err(c, per, "per: %s is outside the kernel's 500ms to 10s", per->scalar);
+        else if (w % (2 * USEC_PER_SEC) != 0 && !have_cap_sys_resource())
+                schema_err(c, per, "per: %s must be a multiple of 2s here: without CAP_SYS_RESOURCE the kernel "
+                           "takes only those", per->scalar);
+        if (cond->stall == 0 || cond->stall > w)
+                schema_err(c, stall, "stall: %s must be above 0 and at most per (%s)", stall->scalar, per->scalar);
+        cond->has_stall = true;
+}
+
 static void parse_when(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi,
                        struct condition *cond) {
-        static const char *const keys[] = { "above", "spike", "min", "for", NULL };
-        static const char *const planned[] = { "stall", "per", NULL };
+        static const char *const keys[] = { "above", "spike", "min", "for", "stall", "per", NULL };
         if (!schema_want(c, n, YNODE_MAP, "when"))
                 return;
-        schema_check_keys(c, n, "when", keys, planned);
+        schema_check_keys(c, n, "when", keys, NULL);
         const struct ynode *v;
         if ((v = schema_get(n, "above")) && mi)
                 cond->has_above = parse_threshold(c, v, "above", mi, &cond->above, &cond->above_is_pct);
@@ -169,8 +233,36 @@ static void parse_when(struct schema_ctx *c, const struct ynode *n, const struct
                         schema_err(c, v, "for: '%s' is neither a count of samples (≥ 1) nor a duration",
                             v->scalar);
         }
-        if (!schema_get(n, "above") && !schema_get(n, "spike"))
+        if (schema_get(n, "stall") || schema_get(n, "per"))
+                parse_stall(c, n, mi, cond);
+        else if (!schema_get(n, "above") && !schema_get(n, "spike"))
                 schema_err(c, n, "when needs 'above' or 'spike' (min alone never fires)");
+}
+
+bool rule_watches_cgroups(const struct rule *r) {
+        return r->target.cgroup || r->target.unit || metric_info(r->metric)->scope == METRIC_OF_CGROUP;
+}
+
+/* Whether the metric is of what the target selects, and how a cgroup
+ * rule's process actions pick their process. */
+static void parse_scope(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi, struct rule *r) {
+        const struct ynode *v;
+        bool cgroup_target = r->target.cgroup || r->target.unit;
+        if (mi && cgroup_target && mi->scope == METRIC_OF_PROCESS)
+                schema_err(c, schema_get(n, "metric"), "metric '%s' is of a process; a cgroup or unit target "
+                           "takes cgroup.* and psi.* metrics", mi->name);
+        r->pick_max = 4;
+        if ((v = schema_get(n, "pick")) && schema_want(c, v, YNODE_SCALAR, "pick")) {
+                if (strcmp(v->scalar, "all") == 0)
+                        r->pick_all = true;
+                else if (strcmp(v->scalar, "leader") != 0)
+                        schema_err(c, v, "pick: '%s' is neither 'leader' (the default) nor 'all'", v->scalar);
+        }
+        if ((v = schema_get(n, "pick_max")))
+                schema_unsigned(c, v, "pick_max", 1, &r->pick_max);
+        if ((v = schema_get(n, "pick") ? schema_get(n, "pick") : schema_get(n, "pick_max")) && mi &&
+            mi->scope == METRIC_OF_PROCESS)
+                schema_err(c, v, "pick: '%s' acts on one process already; pick is for cgroup rules", mi->name);
 }
 
 static void rule_free(struct rule *r) {
@@ -180,6 +272,8 @@ static void rule_free(struct rule *r) {
         if (r->target.cmdline)
                 regfree(&r->target.cmdline_re);
         free(r->target.cmdline);
+        free(r->target.cgroup);
+        free(r->target.unit);
         for (size_t i = 0; i < r->n_actions; i++) {
                 for (char **a = r->actions[i].argv; a && *a; a++)
                         free(*a);
@@ -199,7 +293,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                        const struct timing *defaults) {
         static const char *const keys[] = {
                 "name", "target", "metric", "when", "actions", "cooldown", "max", "interval",
-                "window", NULL,
+                "window", "pick", "pick_max", NULL,
         };
         static const char *const planned[] = { "event", "go", NULL };
         if (!schema_want(c, n, YNODE_MAP, "a rule"))
@@ -256,6 +350,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 schema_err(c, n, "rule has no 'actions'");
         else
                 rule_parse_actions(c, v, &r);
+        parse_scope(c, n, mi, &r);
 
         if (c->errors != errors_before || !r.name) {
                 rule_free(&r);

@@ -43,6 +43,9 @@ struct target_match {
         regex_t cmdline_re;
         bool has_user;
         uid_t uid;
+        char *cgroup;           /* a cgroup path: that cgroup is the target */
+        char *unit;             /* a systemd unit: its cgroup is the target */
+        bool recursive;         /* and every cgroup below it, each its own */
 };
 
 struct rule {
@@ -56,7 +59,13 @@ struct rule {
         unsigned window;
         struct action *actions;
         size_t n_actions;
+        bool pick_all;          /* cgroup rules: process actions on every process, not the leader */
+        unsigned pick_max;      /* with pick_all: at most this many */
 };
+
+/* Whether the rule watches cgroups: a cgroup or unit target, or a cgroup
+ * metric (then of the cgroups of the processes it selects). */
+bool rule_watches_cgroups(const struct rule *r);
 
 struct rule_set {
         struct rule *rules;

@@ -2,6 +2,11 @@
 
 #include "bindings.h"
 
+/* Event rules (PSI triggers) are pushed by their source, never polled. */
+static bool is_due(const struct binding *b, usec_t horizon) {
+        return b->next_due <= horizon && !b->rule->cond.has_stall;
+}
+
 int sampling_sample_target(struct sources *sources, const struct consumers *consumers, struct target *tg,
                            usec_t tick, usec_t mono, usec_t wall) {
         /* Timer ticks jitter by a little: a rule whose time comes within
@@ -9,7 +14,7 @@ int sampling_sample_target(struct sources *sources, const struct consumers *cons
         usec_t horizon = mono + tick / 2;
         metric_set want = 0;
         for (size_t i = 0; i < tg->n_bindings; i++)
-                if (tg->bindings[i]->next_due <= horizon)
+                if (is_due(tg->bindings[i], horizon))
                         want |= METRIC_BIT(tg->bindings[i]->rule->metric);
         if (!want)
                 return 0;
@@ -20,16 +25,17 @@ int sampling_sample_target(struct sources *sources, const struct consumers *cons
         for (size_t i = 0; i < tg->n_bindings; i++) {
                 struct binding *b = tg->bindings[i];
                 const struct rule *rule = b->rule;
-                if (b->next_due > horizon)
+                if (!is_due(b, horizon))
                         continue;
                 b->next_due = b->next_due + rule->interval > horizon ? b->next_due + rule->interval
                                                                       : mono + rule->interval;
                 struct sample_event ev = { .target = tg, .binding = b, .metric = rule->metric,
                                            .mono = mono, .wall = wall };
-                if (!(reading.have & METRIC_BIT(rule->metric)) ||
-                    metric_derive(rule->metric, &b->prev, reading.raw[rule->metric], mono, &ev.value) < 0)
+                enum metric m = rule->metric;
+                if (!(reading.have & METRIC_BIT(m)) ||
+                    metric_derive(m, &b->prev, reading.raw[m], reading.aux[m], mono, &ev.value) < 0)
                         continue;
-                ev.reference = sources_reference(sources, tg, rule->metric);
+                ev.reference = sources_reference(sources, tg, m, &ev.reference_what);
                 consumers_feed(consumers, &ev);
         }
         return 0;

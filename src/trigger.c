@@ -30,6 +30,21 @@ static json_t *target_json(const struct proc_root *proc, const struct firing *f)
                          "comm", f->comm, "cmdline", cmdline, "cgroup", cgroup);
 }
 
+/* A limit of 0 is none: null. */
+static json_t *limit_json(double v) {
+        return v > 0 ? json_real(v) : json_null();
+}
+
+static json_t *cgroup_json(const struct firing_cgroup *cg) {
+        json_t *picked = json_array();
+        for (size_t i = 0; i < cg->n_picked; i++)
+                json_array_append_new(picked, json_pack("{s:i, s:s, s:f}", "pid", (int) cg->picked[i].pid, "comm",
+                                                        cg->picked[i].comm, "score", cg->picked[i].score));
+        return json_pack("{s:s, s:o, s:o, s:o, s:s, s:o}", "path", cg->path, "memory_limit",
+                         limit_json(cg->memory_limit), "pids_limit", limit_json(cg->pids_limit), "cpu_quota",
+                         limit_json(cg->cpu_quota), "picked_by", cg->why, "picked", picked);
+}
+
 static json_t *history_json(const struct ring *ring) {
         json_t *h = json_array();
         for (size_t i = 0; ring && i < ring->count; i++) {
@@ -57,7 +72,12 @@ json_t *trigger_new(const struct proc_root *proc, const struct firing *f) {
                 json_object_set_new(doc, "threshold", number_or_null(d->threshold));
                 json_object_set_new(doc, "condition", json_string(trigger_kind_to_string(d->trigger)));
         }
-        json_object_set_new(doc, "target", target_json(proc, f));
+        if (f->reference_what)
+                json_object_set_new(doc, "reference", json_pack("{s:o, s:s}", "value", number_or_null(f->reference),
+                                                                "of", f->reference_what));
+        json_object_set_new(doc, "target", f->pid ? target_json(proc, f) : json_null());
+        if (f->cgroup)
+                json_object_set_new(doc, "cgroup", cgroup_json(f->cgroup));
         json_object_set_new(doc, "history", history_json(f->history));
         json_t *actions = json_array();
         for (size_t i = 0; i < f->n_actions; i++)

@@ -9,11 +9,13 @@
 #include <sys/resource.h>
 
 #include "bindings.h"
+#include "cgroup_discovery.h"
 #include "collections.h"
 #include "discovery.h"
 #include "engine_consumer.h"
 #include "log.h"
 #include "loop.h"
+#include "pick.h"
 #include "runmode.h"
 #include "sampling.h"
 #include "target.h"
@@ -29,6 +31,8 @@ struct watchdog {
         struct engine_consumer engine;
         struct collections *collections;
         struct discovery discovery;
+        struct cgroup_mounts cgroups;   /* none mounted: all NULL */
+        struct cgroup_discovery cgroup_discovery;
         struct runmode run;
         struct loop_source *tick_timer, *signals[6];   /* freed with the loop */
         usec_t tick;
@@ -40,7 +44,8 @@ struct watchdog {
 /* ---- targets ---------------------------------------------------------- */
 
 static void drop_target(struct watchdog *wd, struct target *tg, const char *why) {
-        log_info("stopped watching %s[%d]: %s", tg->name, (int) tg->id.pid, why);
+        char what[128];
+        log_info("stopped watching %s: %s", target_describe(tg, what, sizeof what), why);
         loop_source_free(tg->exit_watch);
         tg->exit_watch = NULL;
         bindings_remove_target(&wd->bindings, tg);
@@ -52,6 +57,77 @@ static void on_target_exit(struct loop_source *s, int fd, uint32_t revents, void
         struct target *tg = userdata;
         struct watchdog *wd = tg->watcher;
         drop_target(wd, tg, "exited");
+}
+
+/* Why the kernel would not take a PSI trigger, in a user's words. */
+static const char *arm_error(int r) {
+        switch (r) {
+        case -EINVAL: return "the kernel refused the trigger (EINVAL): per must be 500ms to 10s, and a multiple of 2s "
+                             "without CAP_SYS_RESOURCE";
+        case -ENOENT: return "this kernel has no PSI (no pressure file; boot with psi=1)";
+        case -EACCES:
+        case -EPERM: return "permission denied opening the pressure file for writing";
+        default: return strerror(-r);
+        }
+}
+
+/* Binds each of `rules` to `tg`, once; an event rule's source starts
+ * pushing. Returns 0, or an error that leaves tg unusable. */
+static int bind_rules(struct watchdog *wd, struct target *tg, const struct rule **rules, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct binding *b;
+                int r = bindings_add(&wd->bindings, rules[i], tg, &b);
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0)
+                        return r;
+                if (rules[i]->cond.has_stall && (r = sources_arm(wd->sources, b)) < 0) {
+                        char what[128];
+                        log_warning("%s: cannot watch %s: %s", rules[i]->name, target_describe(tg, what, sizeof what),
+                                    arm_error(r));
+                }
+        }
+        return 0;
+}
+
+/* The cgroup target of `paths`, known or made now. */
+static struct target *cgroup_target(struct watchdog *wd, struct cgroup_paths *paths, uint64_t id) {
+        struct target *tg = target_find_cgroup(&wd->targets, id);
+        if (tg)
+                return tg;
+        int r = target_open_cgroup(&wd->cgroups, paths, &tg);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        log_warning("cannot watch cgroup %s: %s", cgroup_paths_name(paths), strerror(-r));
+                return NULL;
+        }
+        tg->watcher = wd;
+        target_insert(&wd->targets, tg);
+        char limit[32] = "none";
+        if (tg->cgroup.memory_limit)
+                metric_format(METRIC_CGROUP_MEMORY, tg->cgroup.memory_limit, limit, sizeof limit);
+        log_info("watching cgroup %s (memory limit %s)", cgroup_paths_name(&tg->cgroup.handle.paths), limit);
+        return tg;
+}
+
+static void on_cgroup_found(struct cgroup_paths *paths, uint64_t id, const struct rule **rules, size_t n,
+                            void *userdata) {
+        struct watchdog *wd = userdata;
+        struct target *tg = cgroup_target(wd, paths, id);
+        int r = tg ? bind_rules(wd, tg, rules, n) : 0;
+        if (r < 0)
+                drop_target(wd, tg, strerror(-r));
+}
+
+/* A process's rules whose metric is of a cgroup watch the cgroup it is in. */
+static void bind_process_cgroup(struct watchdog *wd, const struct proc_facts *f, const struct rule **rules, size_t n) {
+        struct cgroup_paths paths;
+        uint64_t id;
+        if (!cgroup_mounts_any(&wd->cgroups) || cgroup_of_process(&wd->proc, f->pid, &paths) < 0)
+                return;
+        if (cgroup_paths_id(&wd->cgroups, &paths, &id) == 0)
+                on_cgroup_found(&paths, id, rules, n, wd);
+        cgroup_paths_free(&paths);
 }
 
 static void on_found(const struct proc_facts *f, uint64_t starttime, const struct rule **rules, size_t n,
@@ -66,10 +142,16 @@ static void on_found(const struct proc_facts *f, uint64_t starttime, const struc
         }
         tg->proc.in_tree = f->in_tree;
         tg->watcher = wd;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                struct binding *b;
-                r = bindings_add(&wd->bindings, rules[i], tg, &b);
+        /* Rules of the process first, in place; those of its cgroup after. */
+        const struct rule *cgroup_rules[n ? n : 1];
+        size_t n_process = 0, n_cgroup = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (rule_watches_cgroups(rules[i]))
+                        cgroup_rules[n_cgroup++] = rules[i];
+                else
+                        rules[n_process++] = rules[i];
         }
+        r = bind_rules(wd, tg, rules, n_process);
         if (r >= 0)
                 r = loop_add_io(wd->loop, tg->proc.pidfd, EPOLLIN, on_target_exit, tg, &tg->exit_watch);
         if (r < 0) {
@@ -80,6 +162,8 @@ static void on_found(const struct proc_facts *f, uint64_t starttime, const struc
         }
         target_insert(&wd->targets, tg);
         log_info("watching %s[%d] with %zu rule%s", tg->name, (int) tg->id.pid, n, n == 1 ? "" : "s");
+        if (n_cgroup)
+                bind_process_cgroup(wd, f, cgroup_rules, n_cgroup);
 }
 
 static bool is_known(pid_t pid, void *userdata) {
@@ -106,6 +190,17 @@ static void sample_target(struct target *tg, void *userdata) {
                 drop_target(t->wd, tg, r == -ESRCH ? "exited" : strerror(-r));
 }
 
+/* A cgroup removed, or removed and made again under the same path, is
+ * gone; a new identity takes its place at the scan. (A polled one also
+ * notices when its reads fail; one with only PSI triggers would not.) */
+static void drop_if_removed(struct target *tg, void *userdata) {
+        struct watchdog *wd = userdata;
+        uint64_t id;
+        if (tg->id.kind == TARGET_CGROUP &&
+            (cgroup_paths_id(&wd->cgroups, &tg->cgroup.handle.paths, &id) < 0 || id != tg->id.cgroup_id))
+                drop_target(wd, tg, "removed");
+}
+
 static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
         struct watchdog *wd = userdata;
         if (wd->stopping || wd->run.exited)
@@ -114,6 +209,9 @@ static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
                 int r = discovery_scan(&wd->discovery);
                 if (r < 0)
                         log_error("cannot list processes: %s", strerror(-r));
+                target_foreach(&wd->targets, drop_if_removed, wd);
+                if (cgroup_mounts_any(&wd->cgroups) && (r = cgroup_discovery_scan(&wd->cgroup_discovery)) < 0)
+                        log_error("cannot look for cgroups: %s", strerror(-r));
                 wd->next_scan = mono + wd->o->config->interval;
         }
         struct tick t = { wd, mono, now_usec(CLOCK_REALTIME) };
@@ -159,9 +257,16 @@ static void add_listed_pids(struct watchdog *wd) {
         }
 }
 
-static void warn_idle_rules(const struct watchdog_options *o) {
+static void warn_idle_rules(const struct watchdog *wd) {
+        const struct watchdog_options *o = wd->o;
         for (size_t i = 0; i < o->rules->n; i++) {
                 const struct rule *r = &o->rules->rules[i];
+                if (rule_watches_cgroups(r) && !cgroup_mounts_any(&wd->cgroups))
+                        log_error("%s:%d: rule %s watches cgroups, and no cgroup hierarchy is mounted", r->file,
+                                  r->line, r->name);
+                if (metric_info(r->metric)->source == METRIC_SOURCE_PSI && access("/proc/pressure/cpu", F_OK) < 0)
+                        log_error("%s:%d: rule %s: this kernel has no PSI (no /proc/pressure; boot with psi=1)",
+                                  r->file, r->line, r->name);
                 if (o->mode == MODE_WATCH && r->target.any && o->n_pids == 0)
                         log_warning("%s:%d: rule %s has no target; in watch mode it applies only to -p PIDs",
                                     r->file, r->line, r->name);
@@ -187,18 +292,27 @@ static int setup(struct watchdog *wd) {
         if ((r = target_table_init(&wd->targets, 1024)) < 0 || (r = binding_table_init(&wd->bindings, 1024)) < 0 ||
             (r = loop_new(&wd->loop)) < 0)
                 return r;
-        struct source_env env = { .proc = &wd->proc };
+        /* No cgroup hierarchy mounted is no error: cgroup rules then wait. */
+        (void) cgroup_mounts_discover(&wd->cgroups);
+        struct source_env env = { .proc = &wd->proc, .cgroups = &wd->cgroups, .loop = wd->loop,
+                                  .consumers = &wd->consumers };
         if ((r = sources_open(&env, &wd->sources)) < 0)
                 return r;
         struct collections_options co = {
                 .proc = &wd->proc, .output = o->output, .timeout = o->config->timeout,
                 .parallel = o->config->parallel, .min_free_pct = o->config->min_free_pct,
+                .is_watched = is_known, .userdata = wd,
         };
         if ((r = collections_new(wd->loop, &co, &wd->collections)) < 0)
                 return r;
         wd->engine = (struct engine_consumer) { .collections = wd->collections, .dry_run = o->dry_run };
-        if ((r = consumers_add(&wd->consumers, engine_consume, &wd->engine)) < 0)
+        /* Who leads a cgroup's CPU must be known before the engine fires. */
+        if ((r = consumers_add(&wd->consumers, pick_note_cpu, &wd->proc)) < 0 ||
+            (r = consumers_add(&wd->consumers, engine_consume, &wd->engine)) < 0)
                 return r;
+        wd->cgroup_discovery = (struct cgroup_discovery) {
+                .mounts = &wd->cgroups, .rules = o->rules, .found = on_cgroup_found, .userdata = wd,
+        };
         wd->discovery = (struct discovery) {
                 .proc = &wd->proc, .mode = o->mode, .rules = o->rules, .self = getpid(),
                 .hooks = { .is_known = is_known, .is_collector = is_collector, .found = on_found, .userdata = wd },
@@ -235,7 +349,7 @@ int watchdog_run(const struct watchdog_options *o) {
                 log_error("cannot set up the event loop: %s", strerror(-r));
                 goto out;
         }
-        warn_idle_rules(o);
+        warn_idle_rules(&wd);
 
         if (o->mode == MODE_RUN) {
                 if (runmode_start(&wd.run, wd.loop, o->command, &exit_code) < 0)
@@ -260,11 +374,13 @@ int watchdog_run(const struct watchdog_options *o) {
                  firings && !o->dry_run ? o->output : "");
 out:
         discovery_done(&wd.discovery);
+        cgroup_discovery_done(&wd.cgroup_discovery);
         binding_table_free(&wd.bindings);
         target_table_free(&wd.targets);
         collections_free(wd.collections);
         sources_close(wd.sources);
         loop_free(wd.loop);
         proc_root_close(&wd.proc);
+        cgroup_mounts_free(&wd.cgroups);
         return exit_code;
 }

@@ -1,6 +1,8 @@
 /* The /proc source: one pread of the target's kept-open PID/stat gives cpu,
  * rss, vsize and threads (and tells whether it still lives); fds lists
  * PID/fd, only when a rule asks. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
@@ -9,7 +11,8 @@
 
 struct proc_source_state {
         const struct proc_root *root;
-        double host_memory;     /* bytes: what a % of rss is of */
+        const struct cgroup_mounts *cgroups;
+        double host_memory;     /* bytes: a % of rss is of it without a cgroup limit */
 };
 
 static int proc_open(const struct source_env *env, void **ret_state) {
@@ -17,8 +20,7 @@ static int proc_open(const struct source_env *env, void **ret_state) {
         if (!st)
                 return -ENOMEM;
         st->root = env->proc;
-        /* Host RAM; the effective cgroup limit comes with the cgroup
-         * source. */
+        st->cgroups = env->cgroups;
         struct sysinfo si;
         if (sysinfo(&si) == 0)
                 st->host_memory = (double) si.totalram * si.mem_unit;
@@ -30,8 +32,28 @@ static void proc_close(void *state) {
         free(state);
 }
 
+/* The smallest memory limit on the process's cgroup path, 0 if none: what
+ * a % of rss is of, so 80% means 80% of a container's limit. Read once, when
+ * first wanted. */
+static void find_memory_limit(const struct proc_source_state *st, struct target *tg) {
+        tg->proc.memory_limit_known = true;
+        char path[32], text[4096];
+        snprintf(path, sizeof path, "%d/cgroup", (int) tg->id.pid);
+        _cleanup_close_ int fd = openat(st->root->fd, path, O_RDONLY | O_CLOEXEC);
+        struct cgroup_paths paths;
+        uint64_t limit;
+        if (!st->cgroups || fd < 0 || cgroup_pread(fd, text, sizeof text) < 0 ||
+            cgroup_parse_proc(text, &paths, NULL) < 0)
+                return;
+        if (cgroup_memory_limit(st->cgroups, &paths, &limit) == 0)
+                tg->proc.memory_limit = (double) limit;
+        cgroup_paths_free(&paths);
+}
+
 static int proc_read(void *state, struct target *tg, metric_set want, struct reading *r) {
         const struct proc_source_state *st = state;
+        if ((want & METRIC_BIT(METRIC_RSS)) && !tg->proc.memory_limit_known)
+                find_memory_limit(st, tg);
         struct proc_stat s;
         int e = proc_handle_stat(&tg->proc.handle, &s);
         if (e < 0)
@@ -58,13 +80,21 @@ static int proc_read(void *state, struct target *tg, metric_set want, struct rea
         return 0;
 }
 
-static double proc_reference(void *state, const struct target *tg, enum metric m) {
+static double proc_reference(void *state, const struct target *tg, enum metric m, const char **ret_what) {
         const struct proc_source_state *st = state;
         switch (m) {
-        case METRIC_CPU: return 100;
-        case METRIC_RSS: return st->host_memory;
-        case METRIC_FDS: return tg->proc.nofile_limit;
-        default: return 0;
+        case METRIC_CPU:
+                *ret_what = "one core";
+                return 100;
+        case METRIC_RSS:
+                *ret_what = tg->proc.memory_limit ? "the memory limit of its cgroup"
+                                                  : "host RAM (its cgroup has no memory limit)";
+                return tg->proc.memory_limit ? tg->proc.memory_limit : st->host_memory;
+        case METRIC_FDS:
+                *ret_what = "its RLIMIT_NOFILE soft limit";
+                return tg->proc.nofile_limit;
+        default:
+                return 0;
         }
 }
 

@@ -3,22 +3,30 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "../bindings.h"
+
 /* Every source of this build, indexed by the metric table's source ids. */
 static const struct source_ops *const all[_METRIC_SOURCE_MAX] = {
         [METRIC_SOURCE_PROC] = &proc_source,
+        [METRIC_SOURCE_CGROUP] = &cgroup_source,
+        [METRIC_SOURCE_PSI] = &psi_source,
 };
 
 struct sources {
         void *state[_METRIC_SOURCE_MAX];
         metric_set serves[_METRIC_SOURCE_MAX];
+        metric_set of_kind[2];          /* the metrics a process or a cgroup target has */
 };
 
 int sources_open(const struct source_env *env, struct sources **ret) {
         struct sources *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        for (int m = 0; m < _METRIC_MAX; m++)
-                s->serves[metric_info((enum metric) m)->source] |= METRIC_BIT(m);
+        for (int m = 0; m < _METRIC_MAX; m++) {
+                const struct metric_info *mi = metric_info((enum metric) m);
+                s->serves[mi->source] |= METRIC_BIT(m);
+                s->of_kind[mi->scope == METRIC_OF_CGROUP ? TARGET_CGROUP : TARGET_PROCESS] |= METRIC_BIT(m);
+        }
         for (int i = 0; i < _METRIC_SOURCE_MAX; i++) {
                 int r = all[i]->open(env, &s->state[i]);
                 if (r < 0) {
@@ -39,8 +47,14 @@ void sources_close(struct sources *s) {
         free(s);
 }
 
+metric_set sources_metrics_of(const struct sources *s, const struct target *tg) {
+        return s->of_kind[tg->id.kind];
+}
+
 int sources_read(struct sources *s, struct target *tg, metric_set want, struct reading *ret) {
         struct reading r = {};
+        /* A source reads only the kind of target its metrics are of. */
+        want &= s->of_kind[tg->id.kind];
         for (int i = 0; i < _METRIC_SOURCE_MAX; i++) {
                 metric_set part = want & s->serves[i];
                 if (!part)
@@ -53,7 +67,13 @@ int sources_read(struct sources *s, struct target *tg, metric_set want, struct r
         return 0;
 }
 
-double sources_reference(struct sources *s, const struct target *tg, enum metric m) {
+double sources_reference(struct sources *s, const struct target *tg, enum metric m, const char **ret_what) {
         enum metric_source i = metric_info(m)->source;
-        return all[i]->reference(s->state[i], tg, m);
+        *ret_what = NULL;
+        return all[i]->reference(s->state[i], tg, m, ret_what);
+}
+
+int sources_arm(struct sources *s, struct binding *b) {
+        enum metric_source i = metric_info(b->rule->metric)->source;
+        return all[i]->arm ? all[i]->arm(s->state[i], b) : -EOPNOTSUPP;
 }

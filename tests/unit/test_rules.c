@@ -121,8 +121,8 @@ static void all_errors_in_one_pass(void **state) {
              "    when: {above: 90, above: 80}\n"                      /* 19 */
              "    actions: [stacks]\n"
              "  - name: e\n"
-             "    target: {cgroup: /system.slice}\n"                   /* 22 */
-             "    metric: cgroup.memory\n"                             /* 23 */
+             "    go: {pprof: 127.0.0.1:6060}\n"                      /* 22 */
+             "    metric: go.goroutines\n"                             /* 23 */
              "    when: {above: 1GiB}\n"
              "    actions: [go.heap]\n"                                /* 25 */
              "  - name: f\n"
@@ -150,8 +150,8 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 16, 15, "is not a duration");
         expect_diag(&l, 17, 11, "duplicate rule name 'a' (first at bad.yaml:4)");
         expect_diag(&l, 19, 23, "duplicate key 'above' in when (first at line 19)");
-        expect_diag(&l, 22, 14, "'cgroup' in target is not supported yet");
-        expect_diag(&l, 23, 13, "metric 'cgroup.memory' has no source in this version yet");
+        expect_diag(&l, 22, 5, "'go' in a rule is not supported yet");
+        expect_diag(&l, 23, 13, "metric 'go.goroutines' has no source in this version yet");
         expect_diag(&l, 25, 15, "action 'go.heap' is not supported yet");
         expect_diag(&l, 28, 19, "'lots' is not a size");
         expect_diag(&l, 29, 30, "argv[0] 'notify' must be an absolute path");

@@ -1,0 +1,162 @@
+/* `autodump sample`: the values rules would see, through the same sources,
+ * so thresholds can be chosen from real numbers. */
+#include <jansson.h>
+#include <string.h>
+
+#include "cgroupfs.h"
+#include "commands.h"
+#include "source.h"
+#include "target.h"
+
+struct sampled {
+        struct target *tg;
+        struct metric_prev prev[_METRIC_MAX];
+};
+
+/* Reads every metric of `s`'s kind; false once it is gone. */
+static bool read_values(struct sources *sources, struct sampled *s, double v[_METRIC_MAX], bool have[_METRIC_MAX]) {
+        struct reading reading;
+        if (sources_read(sources, s->tg, sources_metrics_of(sources, s->tg), &reading) < 0)
+                return false;
+        usec_t mono = now_usec(CLOCK_MONOTONIC);
+        for (int m = 0; m < _METRIC_MAX; m++)
+                have[m] = (reading.have & METRIC_BIT(m)) &&
+                          metric_derive((enum metric) m, &s->prev[m], reading.raw[m], reading.aux[m], mono, &v[m]) == 0;
+        return true;
+}
+
+static void print_header(struct sources *sources, const struct target *tg) {
+        if (tg->id.kind == TARGET_CGROUP)
+                printf("%-24s %-40s", "time", "cgroup");
+        else
+                printf("%-24s %7s %-15s", "time", "pid", "comm");
+        metric_set mine = sources_metrics_of(sources, tg);
+        for (int m = 0; m < _METRIC_MAX; m++)
+                if (mine & METRIC_BIT(m))
+                        printf(" %16s", metric_info((enum metric) m)->name);
+        printf("\n");
+}
+
+static void print_sample(struct sources *sources, struct sampled *s, usec_t wall, bool json) {
+        double v[_METRIC_MAX];
+        bool have[_METRIC_MAX];
+        char what[128];
+        target_describe(s->tg, what, sizeof what);
+        if (!read_values(sources, s, v, have)) {
+                if (!json)
+                        printf("%s %s\n", what, s->tg->id.kind == TARGET_CGROUP ? "was removed" : "exited");
+                target_free(TAKE_PTR(s->tg));
+                return;
+        }
+        const struct target *tg = s->tg;
+        metric_set mine = sources_metrics_of(sources, tg);
+        char when[40];
+        format_utc(wall, false, when, sizeof when);
+        if (json) {
+                json_t *o = tg->id.kind == TARGET_CGROUP
+                        ? json_pack("{s:s, s:s}", "time", when, "cgroup", cgroup_paths_name(&tg->cgroup.handle.paths))
+                        : json_pack("{s:s, s:i, s:s}", "time", when, "pid", (int) tg->id.pid, "comm", tg->name);
+                for (int m = 0; m < _METRIC_MAX; m++)
+                        if (mine & METRIC_BIT(m))
+                                json_object_set_new(o, metric_info((enum metric) m)->name,
+                                                    have[m] ? json_real(v[m]) : json_null());
+                char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                printf("%s\n", text);
+                free(text);
+                json_decref(o);
+                return;
+        }
+        if (tg->id.kind == TARGET_CGROUP)
+                printf("%-24s %-40s", when, cgroup_paths_name(&tg->cgroup.handle.paths));
+        else
+                printf("%-24s %7d %-15s", when, (int) tg->id.pid, tg->name);
+        for (int m = 0; m < _METRIC_MAX; m++) {
+                if (!(mine & METRIC_BIT(m)))
+                        continue;
+                enum metric_kind kind = metric_info((enum metric) m)->kind;
+                if (!have[m])
+                        printf(" %16s", "-");
+                else if (kind == METRIC_KIND_BYTES)
+                        printf(" %13.1fMiB", v[m] / 1048576.0);
+                else if (kind == METRIC_KIND_CORES || kind == METRIC_KIND_PERCENT)
+                        printf(" %15.1f%%", v[m]);
+                else
+                        printf(" %16.0f", v[m]);
+        }
+        printf("\n");
+}
+
+static int open_targets(const struct proc_root *root, const struct cgroup_mounts *mounts, const pid_t *pids,
+                        size_t n_pids, char *const *cgroups, size_t n_cgroups, struct sampled *s) {
+        for (size_t i = 0; i < n_pids; i++) {
+                int r = target_open_process(root, pids[i], 0, &s[i].tg);
+                if (r < 0) {
+                        fprintf(stderr, "autodump: PID %d: %s\n", (int) pids[i],
+                                r == -ESRCH ? "no such process" : strerror(-r));
+                        return r;
+                }
+        }
+        for (size_t i = 0; i < n_cgroups; i++) {
+                struct cgroup_paths paths;
+                int r = cgroup_paths_same(cgroups[i], &paths);
+                if (r >= 0)
+                        r = target_open_cgroup(mounts, &paths, &s[n_pids + i].tg);
+                if (r < 0) {
+                        fprintf(stderr, "autodump: cgroup %s: %s\n", cgroups[i],
+                                r == -ENOENT ? "no such cgroup in any mounted hierarchy" : strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_t n_cgroups, usec_t interval,
+                   unsigned count, bool json) {
+        struct proc_root root;
+        if (proc_root_open("/proc", &root) < 0) {
+                fprintf(stderr, "autodump: cannot open /proc: %m\n");
+                return 1;
+        }
+        struct cgroup_mounts mounts = {};
+        if (n_cgroups && cgroup_mounts_discover(&mounts) < 0)
+                fprintf(stderr, "autodump: no cgroup hierarchy is mounted\n");
+        struct source_env env = { .proc = &root, .cgroups = &mounts };
+        struct sources *sources = NULL;
+        size_t n = n_pids + n_cgroups;
+        struct sampled *s = calloc(n, sizeof *s);
+        int ret = s && sources_open(&env, &sources) == 0 &&
+                  open_targets(&root, &mounts, pids, n_pids, cgroups, n_cgroups, s) == 0 ? 0 : 1;
+        for (size_t i = 0; ret == 0 && i < n; i++) {
+                /* Prime the rates: each is a difference between readings. */
+                double v[_METRIC_MAX];
+                bool have[_METRIC_MAX];
+                read_values(sources, &s[i], v, have);
+        }
+        /* Processes and cgroups have different columns: with both, each
+         * group of rows comes under its own header. */
+        bool mixed = n_pids && n_cgroups;
+        for (unsigned k = 0; ret == 0 && (count == 0 || k < count); k++) {
+                struct timespec ts = { (time_t) (interval / USEC_PER_SEC), (long) (interval % USEC_PER_SEC) * 1000 };
+                nanosleep(&ts, NULL);
+                bool any = false;
+                usec_t wall = now_usec(CLOCK_REALTIME);
+                for (size_t i = 0; i < n; i++) {
+                        if (!s[i].tg)
+                                continue;
+                        if (!json && (i == 0 || i == n_pids) && (k == 0 || mixed))
+                                print_header(sources, s[i].tg);
+                        print_sample(sources, &s[i], wall, json);
+                        any |= s[i].tg != NULL;
+                }
+                fflush(stdout);
+                if (!any)
+                        break;
+        }
+        for (size_t i = 0; s && i < n; i++)
+                target_free(s[i].tg);
+        free(s);
+        sources_close(sources);
+        cgroup_mounts_free(&mounts);
+        proc_root_close(&root);
+        return ret;
+}
