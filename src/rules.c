@@ -262,7 +262,7 @@ static void parse_scope(struct schema_ctx *c, const struct ynode *n, const struc
                 schema_unsigned(c, v, "pick_max", 1, &r->pick_max);
         if ((v = schema_get(n, "pick") ? schema_get(n, "pick") : schema_get(n, "pick_max")) && mi &&
             mi->scope == METRIC_OF_PROCESS)
-                schema_err(c, v, "pick: '%s' acts on one process already; pick is for cgroup rules", mi->name);
+                schema_err(c, v, "pick: metric '%s' is of one process; pick is for cgroup rules", mi->name);
 }
 
 static void rule_free(struct rule *r) {

@@ -14,6 +14,7 @@
 
 #include "cgroup_handle.h"
 #include "proc.h"
+#include "util.h"
 
 struct cpu_snapshot {
         struct cpu_ticks {
@@ -41,7 +42,7 @@ struct process_target {
         struct proc_handle handle;
         double nofile_limit;    /* RLIMIT_NOFILE soft limit, the reference of fds */
         double memory_limit;    /* of its cgroup, 0 = none: the reference of rss */
-        bool memory_limit_known;
+        usec_t memory_limit_read;       /* monotonic; 0 = never */
         bool in_tree;           /* run mode: part of the command's tree */
 };
 

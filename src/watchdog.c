@@ -187,7 +187,7 @@ static void sample_target(struct target *tg, void *userdata) {
         const struct tick *t = userdata;
         int r = sampling_sample_target(t->wd->sources, &t->wd->consumers, tg, t->wd->tick, t->mono, t->wall);
         if (r < 0)
-                drop_target(t->wd, tg, r == -ESRCH ? "exited" : strerror(-r));
+                drop_target(t->wd, tg, r != -ESRCH ? strerror(-r) : tg->id.kind == TARGET_CGROUP ? "removed" : "exited");
 }
 
 /* A cgroup removed, or removed and made again under the same path, is

@@ -32,11 +32,15 @@ static void proc_close(void *state) {
         free(state);
 }
 
+/* How long a process's memory limit is trusted: a process can be moved to
+ * another cgroup after it starts (a container runtime placing its init). */
+#define MEMORY_LIMIT_TTL (10 * USEC_PER_SEC)
+
 /* The smallest memory limit on the process's cgroup path, 0 if none: what
- * a % of rss is of, so 80% means 80% of a container's limit. Read once, when
- * first wanted. */
-static void find_memory_limit(const struct proc_source_state *st, struct target *tg) {
-        tg->proc.memory_limit_known = true;
+ * a % of rss is of, so 80% means 80% of a container's limit. */
+static void find_memory_limit(const struct proc_source_state *st, struct target *tg, usec_t now) {
+        tg->proc.memory_limit_read = now;
+        tg->proc.memory_limit = 0;
         char path[32], text[4096];
         snprintf(path, sizeof path, "%d/cgroup", (int) tg->id.pid);
         _cleanup_close_ int fd = openat(st->root->fd, path, O_RDONLY | O_CLOEXEC);
@@ -52,8 +56,11 @@ static void find_memory_limit(const struct proc_source_state *st, struct target 
 
 static int proc_read(void *state, struct target *tg, metric_set want, struct reading *r) {
         const struct proc_source_state *st = state;
-        if ((want & METRIC_BIT(METRIC_RSS)) && !tg->proc.memory_limit_known)
-                find_memory_limit(st, tg);
+        if (want & METRIC_BIT(METRIC_RSS)) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                if (!tg->proc.memory_limit_read || now - tg->proc.memory_limit_read >= MEMORY_LIMIT_TTL)
+                        find_memory_limit(st, tg, now);
+        }
         struct proc_stat s;
         int e = proc_handle_stat(&tg->proc.handle, &s);
         if (e < 0)

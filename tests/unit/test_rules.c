@@ -204,12 +204,65 @@ static void builtin_default_rules_are_valid(void **state) {
         l.r = rules_load_default(&l.set, &l.diags);
         diags_print(&l.diags, stderr);
         assert_int_equal(l.r, 0);
-        assert_true(l.set.n >= 5);
+        assert_true(l.set.n >= 8);
         assert_true(uses_metric(&l.set, METRIC_RSS));
         assert_true(uses_metric(&l.set, METRIC_CPU));
         assert_true(uses_metric(&l.set, METRIC_THREADS));
         assert_true(uses_metric(&l.set, METRIC_FDS));
         assert_int_equal(rule_set_tick(&l.set), USEC_PER_SEC);
+        unload(&l);
+}
+
+static void cgroup_and_psi_rules(void **state) {
+        struct loaded l = {};
+        load(&l, "ok.yaml",
+             "rules:\n"
+             "  - {name: a, target: {cgroup: /system.slice/web.service, recursive: true}, metric: cgroup.memory_ws,\n"
+             "     when: {above: 90%}, actions: [core], pick: all, pick_max: 2}\n"
+             "  - {name: b, target: {unit: nginx.service}, metric: psi.memory.some, when: {stall: 150ms, per: 2s},\n"
+             "     actions: [stacks]}\n"
+             "  - {name: c, metric: cgroup.oom_kills, when: {above: 0}, actions: [stacks]}\n");
+        diags_print(&l.diags, stderr);
+        assert_int_equal(l.r, 0);
+        const struct rule *a = &l.set.rules[0], *b = &l.set.rules[1], *c = &l.set.rules[2];
+        assert_string_equal(a->target.cgroup, "/system.slice/web.service");
+        assert_true(a->target.recursive && a->pick_all);
+        assert_int_equal(a->pick_max, 2);
+        assert_true(a->cond.above_is_pct);
+        assert_string_equal(b->target.unit, "nginx.service");
+        assert_true(b->cond.has_stall);
+        assert_int_equal(b->cond.stall, 150 * USEC_PER_MSEC);
+        assert_int_equal(b->cond.stall_window, 2 * USEC_PER_SEC);
+        assert_int_equal(b->pick_max, 4);
+        /* A cgroup metric on a rule that selects processes: their cgroup. */
+        assert_true(rule_watches_cgroups(c));
+        assert_false(c->target.cgroup || c->target.unit);
+        unload(&l);
+
+        load(&l, "bad.yaml",
+             "rules:\n"
+             "  - {name: a, target: {cgroup: system.slice}, metric: cgroup.pids, when: {above: 9}, actions: [stacks]}\n"
+             "  - {name: b, target: {unit: nginx.service, comm: nginx}, metric: cgroup.cpu, when: {above: 9},"
+             " actions: [stacks]}\n"
+             "  - {name: c, target: {cgroup: /x}, metric: rss, when: {above: 9}, actions: [stacks]}\n"
+             "  - {name: d, metric: psi.cpu.some, when: {stall: 100ms, per: 1s}, actions: [stacks]}\n"
+             "  - {name: e, metric: cpu, when: {stall: 100ms, per: 2s}, actions: [stacks]}\n"
+             "  - {name: f, metric: psi.io.full, when: {stall: 3s, per: 2s, above: 5}, actions: [stacks]}\n"
+             "  - {name: g, metric: rss, when: {above: 9}, actions: [stacks], pick: all}\n"
+             "  - {name: h, target: {recursive: true, comm: x}, metric: cgroup.cpu, when: {above: 9},"
+             " actions: [stacks]}\n"
+             "  - {name: i, metric: psi.cpu.some, when: {stall: 100ms}, actions: [stacks]}\n");
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l, 2, 32, "must be a path from the hierarchy's root");
+        expect_diag(&l, 3, 23, "cannot also select processes");
+        expect_diag(&l, 4, 45, "metric 'rss' is of a process");
+        expect_diag(&l, 5, 63, "per: 1s must be a multiple of 2s here: without CAP_SYS_RESOURCE");
+        expect_diag(&l, 6, 42, "triggers exist for psi.* metrics only, not 'cpu'");
+        expect_diag(&l, 7, 42, "do not go with it");
+        expect_diag(&l, 7, 50, "stall: 3s must be above 0 and at most per (2s)");
+        expect_diag(&l, 8, 71, "metric 'rss' is of one process; pick is for cgroup rules");
+        expect_diag(&l, 9, 35, "recursive goes with a cgroup or unit target");
+        expect_diag(&l, 10, 43, "stall and per go together");
         unload(&l);
 }
 
@@ -221,6 +274,7 @@ int main(void) {
                 cmocka_unit_test(duplicate_names_across_files),
                 cmocka_unit_test(yaml_syntax_error_has_position),
                 cmocka_unit_test(builtin_default_rules_are_valid),
+                cmocka_unit_test(cgroup_and_psi_rules),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
