@@ -91,7 +91,8 @@ static char *unit_path(const struct cgroup_mounts *m, const char *unit) {
 }
 
 /* Every cgroup below `path` (recursive targets): each its own target. */
-static void add_below(struct cgroup_discovery *d, int h, const char *path, const struct rule *rule, int depth) {
+static void add_below(struct cgroup_discovery *d, int h, const char *path, const struct rule **rules, size_t n,
+                      int depth) {
         _cleanup_free_ char *full = NULL;
         if (depth > 32 || asprintf(&full, "%s%s", d->mounts->path[h], path) < 0)
                 return;
@@ -108,15 +109,30 @@ static void add_below(struct cgroup_discovery *d, int h, const char *path, const
                 if (cgroup_paths_same(sub, &paths) < 0)
                         return;
                 if (cgroup_paths_id(d->mounts, &paths, &id) == 0)
-                        d->found(&paths, id, &rule, 1, d->userdata);
+                        d->found(&paths, id, rules, n, d->userdata);
                 cgroup_paths_free(&paths);
-                add_below(d, h, sub, rule, depth + 1);
+                add_below(d, h, sub, rules, n, depth + 1);
         }
 }
 
-static void resolve_rule(struct cgroup_discovery *d, size_t i) {
+/* Whether rules a and b name the same cgroups. */
+static bool same_cgroups(const struct target_match *a, const struct target_match *b) {
+        return a->recursive == b->recursive && ((a->cgroup && b->cgroup && strcmp(a->cgroup, b->cgroup) == 0) ||
+                                                (a->unit && b->unit && strcmp(a->unit, b->unit) == 0));
+}
+
+/* Resolves rule i's cgroups once for it and every later rule naming the
+ * same ones (marked done): a scan looks at each cgroup once, whatever the
+ * number of rules on it. */
+static void resolve(struct cgroup_discovery *d, size_t i, bool *done, const struct rule **group) {
         const struct rule *rule = &d->rules->rules[i];
         const struct target_match *t = &rule->target;
+        size_t n = 0;
+        for (size_t j = i; j < d->rules->n; j++)
+                if (!done[j] && same_cgroups(t, &d->rules->rules[j].target)) {
+                        done[j] = true;
+                        group[n++] = &d->rules->rules[j];
+                }
         _cleanup_free_ char *path = t->unit ? unit_path(d->mounts, t->unit) : strdup(t->cgroup);
         struct cgroup_paths paths = {};
         uint64_t id;
@@ -129,19 +145,23 @@ static void resolve_rule(struct cgroup_discovery *d, size_t i) {
                 return;
         }
         d->warned[i] = false;
-        d->found(&paths, id, &rule, 1, d->userdata);
+        d->found(&paths, id, group, n, d->userdata);
         cgroup_paths_free(&paths);
         if (t->recursive)
-                add_below(d, walk_root(d->mounts), path, rule, 0);
+                add_below(d, walk_root(d->mounts), path, group, n, 0);
 }
 
 int cgroup_discovery_scan(struct cgroup_discovery *d) {
         if (!d->warned && !(d->warned = calloc(d->rules->n + 1, sizeof *d->warned)))
                 return -ENOMEM;
+        _cleanup_free_ bool *done = calloc(d->rules->n + 1, sizeof *done);
+        _cleanup_free_ const struct rule **group = calloc(d->rules->n + 1, sizeof *group);
+        if (!done || !group)
+                return -ENOMEM;
         for (size_t i = 0; i < d->rules->n; i++) {
                 const struct target_match *t = &d->rules->rules[i].target;
-                if (t->cgroup || t->unit)
-                        resolve_rule(d, i);
+                if ((t->cgroup || t->unit) && !done[i])
+                        resolve(d, i, done, group);
         }
         return 0;
 }

@@ -69,6 +69,13 @@ void cgroup_handle_close(struct cgroup_handle *h) {
         cgroup_paths_free(&h->paths);
 }
 
+bool cgroup_handle_exists(const struct cgroup_handle *h) {
+        for (int i = 0; i < _CG_HIER_MAX; i++)
+                if (h->dir[i] >= 0)
+                        return faccessat(h->dir[i], "cgroup.procs", F_OK, 0) == 0;
+        return false;
+}
+
 int cgroup_handle_path_fd(const struct cgroup_handle *h, enum cgroup_file f, int *ret_dir_fd,
                           const char **ret_name) {
         for (size_t i = 0; i < ELEMENTSOF(places[f]) && places[f][i].name; i++) {
@@ -96,9 +103,8 @@ static int open_file(struct cgroup_handle *h, enum cgroup_file f) {
                 }
                 if (errno != ENOENT)
                         return negative_errno();
-                /* Every live cgroup has cgroup.procs: without it, the
-                 * cgroup was removed, which is not "no such file". */
-                if (faccessat(h->dir[p->hier], "cgroup.procs", F_OK, 0) < 0)
+                /* A removed cgroup is not "no such file". */
+                if (!cgroup_handle_exists(h))
                         return -ENODEV;
         }
         h->file[f] = -2;

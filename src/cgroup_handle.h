@@ -37,6 +37,9 @@ void cgroup_handle_close(struct cgroup_handle *h);
  * this cgroup has no such file; -ENODEV once the cgroup was removed. */
 int cgroup_handle_read(struct cgroup_handle *h, enum cgroup_file f, char *buf, size_t size,
                        enum cgroup_hier *ret_hier);
+/* Whether the cgroup still exists: every live cgroup has cgroup.procs,
+ * and a removed one's kept-open directory has nothing. */
+bool cgroup_handle_exists(const struct cgroup_handle *h);
 /* The directory fd to open a file of `f`'s kind in (for PSI triggers);
  * -ENOENT where there is none. */
 int cgroup_handle_path_fd(const struct cgroup_handle *h, enum cgroup_file f, int *ret_dir_fd,

@@ -19,15 +19,23 @@ size_t pick_rank(struct pick *p, size_t n, size_t max) {
 }
 
 /* The pids in the cgroup, from its cgroup.procs (of the hierarchy the
- * memory controller is in, else v2's). */
+ * memory controller is in, else v2's), kept open: this runs at every
+ * sample of a CPU-led cgroup. */
 static int list_pids(struct target *tg, pid_t **ret, size_t *ret_n) {
-        int dir_fd;
-        const char *name;
-        int r = cgroup_handle_path_fd(&tg->cgroup.handle, CGF_PROCS, &dir_fd, &name);
+        size_t size = 64 << 10;
+        _cleanup_free_ char *text = malloc(size);
+        if (!text)
+                return -ENOMEM;
+        int r;
+        /* A cgroup of more processes than fit is read again, bigger. */
+        while ((r = cgroup_handle_read(&tg->cgroup.handle, CGF_PROCS, text, size, NULL)) == 0 &&
+               strlen(text) >= size - 16 && size < (16 << 20)) {
+                char *m = realloc(text, size *= 4);
+                if (!m)
+                        return -ENOMEM;
+                text = m;
+        }
         if (r < 0)
-                return r;
-        _cleanup_free_ char *text = NULL;
-        if ((r = read_file_at(dir_fd, name, 16 << 20, &text, NULL)) < 0)
                 return r;
         size_t n = 0, cap = 64;
         pid_t *pids = malloc(cap * sizeof *pids);
@@ -60,8 +68,11 @@ static int cmp_ticks(const void *a, const void *b) {
 void pick_note_cpu(const struct sample_event *ev, void *userdata) {
         const struct proc_root *proc = userdata;
         struct target *tg = ev->target;
-        if (tg->id.kind != TARGET_CGROUP || metric_info(ev->metric)->lead != LEAD_CPU)
+        struct cpu_snapshot *s = &tg->cgroup.cpu;
+        /* Once a sample of the cgroup, however many CPU-led rules it has. */
+        if (tg->id.kind != TARGET_CGROUP || metric_info(ev->metric)->lead != LEAD_CPU || s->noted_at == ev->mono)
                 return;
+        s->noted_at = ev->mono;
         _cleanup_free_ pid_t *pids = NULL;
         size_t n;
         if (list_pids(tg, &pids, &n) < 0)
@@ -76,7 +87,6 @@ void pick_note_cpu(const struct sample_event *ev, void *userdata) {
                         now[k++] = (struct cpu_ticks) { pids[i], st.utime + st.stime };
         }
         qsort(now, k, sizeof *now, cmp_ticks);
-        struct cpu_snapshot *s = &tg->cgroup.cpu;
         free(s->before);
         s->before = s->now;
         s->n_before = s->n_now;

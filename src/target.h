@@ -22,6 +22,7 @@ struct cpu_snapshot {
                 uint64_t ticks;
         } *now, *before;                /* sorted by pid */
         size_t n_now, n_before;
+        usec_t noted_at;                /* the sample `now` is of */
 };
 
 enum target_kind { TARGET_PROCESS, TARGET_CGROUP };

@@ -190,15 +190,13 @@ static void sample_target(struct target *tg, void *userdata) {
                 drop_target(t->wd, tg, r != -ESRCH ? strerror(-r) : tg->id.kind == TARGET_CGROUP ? "removed" : "exited");
 }
 
-/* A cgroup removed, or removed and made again under the same path, is
- * gone; a new identity takes its place at the scan. (A polled one also
- * notices when its reads fail; one with only PSI triggers would not.) */
+/* A cgroup removed (or removed and made again: the kept-open directory is
+ * still the old one) is gone; a new identity takes its place at the scan.
+ * A polled one also notices when its reads fail; one with only PSI
+ * triggers would not. */
 static void drop_if_removed(struct target *tg, void *userdata) {
-        struct watchdog *wd = userdata;
-        uint64_t id;
-        if (tg->id.kind == TARGET_CGROUP &&
-            (cgroup_paths_id(&wd->cgroups, &tg->cgroup.handle.paths, &id) < 0 || id != tg->id.cgroup_id))
-                drop_target(wd, tg, "removed");
+        if (tg->id.kind == TARGET_CGROUP && !cgroup_handle_exists(&tg->cgroup.handle))
+                drop_target(userdata, tg, "removed");
 }
 
 static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {

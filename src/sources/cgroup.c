@@ -45,17 +45,22 @@ static int read_number(struct cgroup_handle *h, enum cgroup_file f, double *ret)
         return 0;
 }
 
+/* One read of `f`, then the value of `key` (v2's or v1's name for it) and,
+ * if `key2` is given, of that one too. */
 static int read_keyed(struct cgroup_handle *h, enum cgroup_file f, const char *v2_key, const char *v1_key,
-                      double *ret) {
+                      double *ret, const char *key2, double *ret2) {
         char buf[4096];
         enum cgroup_hier where;
         int r = cgroup_handle_read(h, f, buf, sizeof buf, &where);
         if (r < 0)
                 return gone_or_absent(r);
-        uint64_t v;
-        if ((r = cgroup_parse_keyed(buf, where == CG_UNIFIED ? v2_key : v1_key, &v)) < 0)
+        uint64_t v, v2 = 0;
+        if ((r = cgroup_parse_keyed(buf, where == CG_UNIFIED ? v2_key : v1_key, &v)) < 0 ||
+            (key2 && (r = cgroup_parse_keyed(buf, key2, &v2)) < 0))
                 return r;
         *ret = (double) v;
+        if (ret2)
+                *ret2 = (double) v2;
         return 0;
 }
 
@@ -101,13 +106,13 @@ static int cgroup_read(void *state, struct target *tg, metric_set want, struct r
         if ((want & METRIC_BIT(METRIC_CGROUP_MEMORY_WS)) && (r->have & METRIC_BIT(METRIC_CGROUP_MEMORY))) {
                 /* The working set, as the kubelet computes it for evictions:
                  * usage less the file cache the kernel can drop at once. */
-                e = read_keyed(h, CGF_MEMORY_STAT, "inactive_file", "total_inactive_file", &aux);
+                e = read_keyed(h, CGF_MEMORY_STAT, "inactive_file", "total_inactive_file", &aux, NULL, NULL);
                 double ws = r->raw[METRIC_CGROUP_MEMORY] - aux;
                 if ((e = take(r, METRIC_CGROUP_MEMORY_WS, e, ws > 0 ? ws : 0, 0)) < 0)
                         return e;
         }
         if (want & METRIC_BIT(METRIC_CGROUP_OOM_KILLS)) {
-                e = read_keyed(h, CGF_MEMORY_OOM, "oom_kill", "oom_kill", &v);
+                e = read_keyed(h, CGF_MEMORY_OOM, "oom_kill", "oom_kill", &v, NULL, NULL);
                 if ((e = take(r, METRIC_CGROUP_OOM_KILLS, e, v, 0)) < 0)
                         return e;
         }
@@ -122,9 +127,7 @@ static int cgroup_read(void *state, struct target *tg, metric_set want, struct r
                         return e;
         }
         if (want & METRIC_BIT(METRIC_CGROUP_THROTTLED)) {
-                e = read_keyed(h, CGF_CPU_STAT, "nr_throttled", "nr_throttled", &v);
-                if (e == 0)
-                        e = read_keyed(h, CGF_CPU_STAT, "nr_periods", "nr_periods", &aux);
+                e = read_keyed(h, CGF_CPU_STAT, "nr_throttled", "nr_throttled", &v, "nr_periods", &aux);
                 if ((e = take(r, METRIC_CGROUP_THROTTLED, e, v, aux)) < 0)
                         return e;
         }

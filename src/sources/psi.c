@@ -74,30 +74,31 @@ static bool reads_host(const struct target *tg) {
         return tg->id.kind != TARGET_CGROUP || h->dir[CG_UNIFIED] < 0 || strcmp(h->paths.path[CG_UNIFIED], "/") == 0;
 }
 
-static int read_avg10(struct psi_state *st, struct target *tg, enum metric m, double *ret) {
-        const struct psi_kind *k = kind_of(m);
-        char buf[256];
-        int r;
+/* The text of a pressure file of `tg`. */
+static int read_pressure(struct psi_state *st, struct target *tg, const struct psi_kind *k, char *buf, size_t size) {
         if (reads_host(tg)) {
                 int fd = st->host_fd[host_index(k)];
-                r = fd < 0 ? -ENOENT : cgroup_pread(fd, buf, sizeof buf);
-        } else {
-                r = cgroup_handle_read(&tg->cgroup.handle, k->file, buf, sizeof buf, NULL);
-                if (r == -ENODEV)
-                        return -ESRCH;
+                return fd < 0 ? -ENOENT : cgroup_pread(fd, buf, size);
         }
-        return r < 0 ? r : cgroup_parse_psi_avg10(buf, k->line, ret);
+        int r = cgroup_handle_read(&tg->cgroup.handle, k->file, buf, size, NULL);
+        return r == -ENODEV ? -ESRCH : r;
 }
 
 static int psi_read(void *state, struct target *tg, metric_set want, struct reading *r) {
+        /* Each file once: some and full of a resource share it. */
+        char text[3][256];
+        int got[3] = { 1, 1, 1 };       /* 1: not read yet */
         for (int m = METRIC_PSI_CPU_SOME; m <= METRIC_PSI_IO_FULL; m++) {
                 if (!(want & METRIC_BIT(m)))
                         continue;
+                const struct psi_kind *k = kind_of((enum metric) m);
+                int i = host_index(k);
+                if (got[i] == 1)
+                        got[i] = read_pressure(state, tg, k, text[i], sizeof text[i]);
+                if (got[i] == -ESRCH)
+                        return -ESRCH;
                 double v;
-                int e = read_avg10(state, tg, (enum metric) m, &v);
-                if (e == -ESRCH)
-                        return e;
-                if (e == 0) {
+                if (got[i] == 0 && cgroup_parse_psi_avg10(text[i], k->line, &v) == 0) {
                         r->raw[m] = v;
                         r->have |= METRIC_BIT(m);
                 }
