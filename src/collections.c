@@ -9,6 +9,7 @@
 
 #include "bindings.h"
 #include "collector.h"
+#include "firing_queue.h"
 #include "log.h"
 #include "units.h"
 
@@ -36,13 +37,14 @@ struct collections {
         struct collections_options o;
         struct collection *running;
         unsigned n_running;
+        struct firing_queue queue;
 };
 
 int collections_new(struct loop *loop, const struct collections_options *o, struct collections **ret) {
         struct collections *c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        *c = (struct collections) { .loop = loop, .o = *o };
+        *c = (struct collections) { .loop = loop, .o = *o, .queue.max = o->queue };
         *ret = c;
         return 0;
 }
@@ -68,7 +70,26 @@ void collections_free(struct collections *c) {
                 collection_free(c->running);
                 c->running = next;
         }
+        firing_queue_free(&c->queue);
         free(c);
+}
+
+unsigned collections_dropped(const struct collections *c) {
+        return c->queue.dropped;
+}
+
+void collections_forget_target(struct collections *c, struct target *tg) {
+        firing_queue_forget_target(&c->queue, tg);
+}
+
+void collections_stop(struct collections *c) {
+        struct firing_job *j;
+        while ((j = c->queue.head)) {
+                c->queue.head = j->next;
+                c->queue.n--;
+                firing_queue_drop(&c->queue, j, "autodump is stopping", true);
+        }
+        c->queue.tail = NULL;
 }
 
 unsigned collections_running(const struct collections *c) {
@@ -99,6 +120,8 @@ static void failure_reason(const struct collection *c, int status, char *buf, si
         else
                 snprintf(buf, size, "collector failed (exit status %d)", WEXITSTATUS(status));
 }
+
+static void start_waiting(struct collections *owner);
 
 static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void *userdata) {
         struct collection *c = userdata;
@@ -135,12 +158,13 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
         collection_free(c);
         if (gone)
                 target_free(tg);
+        start_waiting(owner);
 }
 
 /* The collector process: builds each subject's artifact and runs the
  * actions. */
-static _Noreturn void run_collector(struct collections *owner, struct collection *c, const struct sample_event *ev,
-                                    const struct decision *d, const struct firing_cgroup *cg) {
+static _Noreturn void run_collector(struct collections *owner, struct collection *c, const struct firing_job *job,
+                                    usec_t capture_wall, const struct firing_cgroup *cg) {
         /* Its own process group so a timeout kills every tool it started;
          * dies with the watchdog, and then the kernel releases any thread
          * it holds. */
@@ -150,16 +174,17 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
          * eyes only: cores hold the process's secrets. */
         umask(0077);
         loop_forked_child(owner->loop);
-        const struct rule *rule = ev->binding->rule;
+        const struct rule *rule = job->rule;
         int failed = 0;
         for (size_t i = 0; i < c->n_subjects; i++) {
                 struct subject *sub = &c->subjects[i];
                 struct firing f = {
                         .rule = rule->name, .actions = rule->actions, .n_actions = rule->n_actions,
-                        .metric = metric_info(rule->metric)->name, .decision = d, .history = &ev->binding->engine.ring,
-                        .reference = ev->reference, .reference_what = ev->reference_what, .cgroup = cg,
-                        .pid = sub->pick.pid, .starttime = sub->pick.starttime, .pidfd = sub->pidfd,
-                        .stopped_at_firing = sub->stopped_at_firing, .wall = ev->wall,
+                        .metric = metric_info(rule->metric)->name, .decision = &job->decision,
+                        .history = &job->history, .reference = job->reference,
+                        .reference_what = job->reference_what, .cgroup = cg, .pid = sub->pick.pid,
+                        .starttime = sub->pick.starttime, .pidfd = sub->pidfd,
+                        .stopped_at_firing = sub->stopped_at_firing, .wall = job->wall, .capture_wall = capture_wall,
                         .min_free_pct = owner->o.min_free_pct,
                 };
                 memcpy(f.comm, sub->pick.comm, sizeof f.comm);
@@ -174,9 +199,9 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
 
 /* The processes a firing acts on: the target itself, or those picked in
  * its cgroup (none, if it has none: then one artifact records that). */
-static int choose_subjects(struct collections *owner, const struct sample_event *ev, struct collection *c) {
-        struct target *tg = ev->target;
-        const struct rule *rule = ev->binding->rule;
+static int choose_subjects(struct collections *owner, const struct firing_job *job, struct collection *c) {
+        struct target *tg = job->target;
+        const struct rule *rule = job->rule;
         if (tg->id.kind == TARGET_PROCESS) {
                 struct pick self = { .pid = tg->id.pid, .starttime = tg->id.starttime };
                 memcpy(self.comm, tg->name, sizeof self.comm);
@@ -218,22 +243,14 @@ static int choose_subjects(struct collections *owner, const struct sample_event 
         return 0;
 }
 
-void collections_start(struct collections *owner, const struct sample_event *ev, const struct decision *d) {
-        struct target *tg = ev->target;
-        const struct rule *rule = ev->binding->rule;
-        char what[128];
-        target_describe(tg, what, sizeof what);
-        if (tg->collection) {
-                log_warning("%s: %s has a collection running; this firing collects nothing", rule->name, what);
-                return;
-        }
-        if (owner->n_running >= owner->o.parallel) {
-                log_warning("%s: %u collection(s) already running (parallel = %u); this firing collects nothing",
-                            rule->name, owner->n_running, owner->o.parallel);
-                return;
-        }
+/* Starts the collection of `job`, which it then owns. */
+static void run(struct collections *owner, struct firing_job *job) {
+        _cleanup_(firing_job_freep) struct firing_job *owned = job;
+        struct target *tg = job->target;
+        const struct rule *rule = job->rule;
+        usec_t capture_wall = now_usec(CLOCK_REALTIME);
         struct collection *c = calloc(1, sizeof *c);
-        if (!c || choose_subjects(owner, ev, c) < 0) {
+        if (!c || choose_subjects(owner, job, c) < 0) {
                 if (c)
                         collection_free(c);
                 log_error("%s: out of memory", rule->name);
@@ -247,7 +264,7 @@ void collections_start(struct collections *owner, const struct sample_event *ev,
                 struct proc_stat st;
                 sub->stopped_at_firing = sub->pick.pid && proc_read_stat(owner->o.proc, sub->pick.pid, &st) == 0 &&
                                          st.state == 'T';
-                if (artifact_prepare(owner->o.output, ev->wall, rule->name, sub->pick.comm, sub->pick.pid,
+                if (artifact_prepare(owner->o.output, job->wall, rule->name, sub->pick.comm, sub->pick.pid,
                                      &sub->artifact) < 0) {
                         log_error("%s: out of memory", rule->name);
                         collection_free(c);
@@ -271,7 +288,7 @@ void collections_start(struct collections *owner, const struct sample_event *ev,
         }
         c->pid = fork();
         if (c->pid == 0)
-                run_collector(owner, c, ev, d, cgp);
+                run_collector(owner, c, job, capture_wall, cgp);
         if (c->pid < 0) {
                 log_error("%s: cannot fork a collector: %m", rule->name);
                 collection_free(c);
@@ -296,4 +313,34 @@ void collections_start(struct collections *owner, const struct sample_event *ev,
         owner->running = c;
         owner->n_running++;
         tg->collection = c;
+}
+
+static void start_waiting(struct collections *owner) {
+        struct firing_job *j;
+        while (owner->n_running < owner->o.parallel && (j = firing_queue_take_ready(&owner->queue)))
+                run(owner, j);
+}
+
+void collections_fire(struct collections *owner, const struct sample_event *ev, const struct decision *d,
+                      usec_t last_fire_before) {
+        struct firing_job *job;
+        if (firing_job_new(ev, d, last_fire_before, &job) < 0) {
+                log_error("%s: out of memory", ev->binding->rule->name);
+                return;
+        }
+        if (!ev->target->collection && owner->n_running < owner->o.parallel) {
+                run(owner, job);
+                return;
+        }
+        char what[128];
+        target_describe(ev->target, what, sizeof what);
+        int r = firing_queue_push(&owner->queue, job);
+        if (r == -EEXIST)
+                firing_queue_drop(&owner->queue, job, "a firing of this target already waits for a slot", true);
+        else if (r == -ENOSPC)
+                firing_queue_drop(&owner->queue, job, "the queue of firings waiting for a slot is full", true);
+        else
+                log_info("%s: firing on %s waits for a collection slot (%s)", job->rule->name, what,
+                         ev->target->collection ? "its collection is running"
+                                                : "every slot is busy: [collect] parallel");
 }

@@ -1,9 +1,10 @@
 /* Collections: a firing's actions run in a forked collector process, so a
  * long core dump never delays sampling and a crash or hang in a collector
  * cannot take the watchdog down. This module starts them (one per target
- * at a time, at most `parallel` at once), kills one that passes its
- * deadline, finishes its artifact when it ends, and checks the target was
- * not left stopped. */
+ * at a time, at most `parallel` at once; a firing that must wait waits in
+ * the firing queue, firing_queue.h), kills one that passes its deadline,
+ * finishes its artifact when it ends, and checks the target was not left
+ * stopped. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,6 +19,7 @@ struct collections_options {
         const char *output;
         usec_t timeout;
         unsigned parallel;
+        unsigned queue;                 /* firings that may wait for a slot */
         double min_free_pct;
         /* Whether a process is watched: a rule that selects processes and
          * watches their cgroup acts only on processes it could select,
@@ -32,12 +34,19 @@ int collections_new(struct loop *loop, const struct collections_options *o, stru
 /* Frees the bookkeeping; running collectors are not waited for. */
 void collections_free(struct collections *c);
 
-/* Starts collecting for the firing `d` of the sample `ev`, unless its
- * target or every slot is busy (then logged, and nothing is collected). A
- * cgroup's firing acts on the processes picked in it, each into its own
- * artifact. */
-void collections_start(struct collections *c, const struct sample_event *ev, const struct decision *d);
+/* Collects for the firing `d` of the sample `ev` now, or when a slot is
+ * free. `last_fire_before` is the engine's last_fire from before the step
+ * that fired, to take the firing back if it is dropped. A cgroup's firing
+ * acts on the processes picked in it, each into its own artifact. */
+void collections_fire(struct collections *c, const struct sample_event *ev, const struct decision *d,
+                      usec_t last_fire_before);
 unsigned collections_running(const struct collections *c);
+/* Firings dropped since start (never collected, not counted by the engine). */
+unsigned collections_dropped(const struct collections *c);
+/* A target is going: a firing of it still waiting is dropped. */
+void collections_forget_target(struct collections *c, struct target *tg);
+/* Stopping: firings still waiting are dropped; running ones finish. */
+void collections_stop(struct collections *c);
 /* Whether `pid` is one of our collectors: neither it nor what it starts is
  * ever a target. */
 bool collections_is_collector(const struct collections *c, pid_t pid);

@@ -35,7 +35,8 @@ struct firing {
         int pidfd;
         char comm[16];
         bool stopped_at_firing;
-        usec_t wall;
+        usec_t wall;                    /* when it fired */
+        usec_t capture_wall;            /* when its collection began: later, if it waited for a slot */
         double min_free_pct;            /* skip captures below this free space */
 };
 

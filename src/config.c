@@ -19,6 +19,7 @@ void config_defaults(struct config *c) {
                 .keep = 14 * 86400 * USEC_PER_SEC,
                 .timeout = 10 * 60 * USEC_PER_SEC,
                 .parallel = 1,
+                .queue = 16,
         };
 }
 
@@ -64,6 +65,7 @@ static const struct key {
         { "storage", "keep", VALUE_DURATION, offsetof(struct config, keep) },
         { "collect", "timeout", VALUE_DURATION, offsetof(struct config, timeout) },
         { "collect", "parallel", VALUE_POSITIVE, offsetof(struct config, parallel) },
+        { "collect", "queue", VALUE_COUNT, offsetof(struct config, queue) },
 };
 
 static const char *const sections[] = { "watch", "storage", "collect", NULL };

@@ -14,6 +14,7 @@ struct config {
         usec_t keep;            /* 0 = forever */
         usec_t timeout;         /* [collect] per collection */
         unsigned parallel;      /* concurrent collections */
+        unsigned queue;         /* firings that may wait for a slot */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/autodump/autodump.conf"

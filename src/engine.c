@@ -76,6 +76,12 @@ void engine_step(const struct condition *c, struct engine_state *s,
         *ret = d;
 }
 
+void engine_take_back_firing(struct engine_state *s, usec_t last_fire_before) {
+        if (s->fired > 0)
+                s->fired--;
+        s->last_fire = last_fire_before;
+}
+
 const char *trigger_kind_to_string(enum trigger_kind k) {
         static const char *const names[] = {
                 [TRIGGER_NONE] = "none", [TRIGGER_ABOVE] = "above", [TRIGGER_SPIKE] = "spike",

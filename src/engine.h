@@ -60,4 +60,9 @@ void engine_step(const struct condition *c, struct engine_state *s,
                  usec_t mono_now, usec_t wall_now, double value, double reference,
                  struct decision *ret);
 
+/* Takes back the last firing (it was dropped, nothing was collected): it
+ * counts towards neither `max` nor `cooldown`. `last_fire_before` is
+ * last_fire as it was before the step that fired. */
+void engine_take_back_firing(struct engine_state *s, usec_t last_fire_before);
+
 const char *trigger_kind_to_string(enum trigger_kind k);

@@ -9,6 +9,7 @@ void engine_consume(const struct sample_event *ev, void *userdata) {
         const struct rule *rule = b->rule;
         struct target *tg = ev->target;
         struct decision d;
+        usec_t last_fire_before = b->engine.last_fire;
         engine_step(&rule->cond, &b->engine, ev->mono, ev->wall, ev->value, ev->reference, &d);
         if (d.verdict != VERDICT_FIRE)
                 return;
@@ -21,5 +22,5 @@ void engine_consume(const struct sample_event *ev, void *userdata) {
                    ec->dry_run ? " [dry run: nothing collected]" : "");
         ec->firings++;
         if (!ec->dry_run)
-                collections_start(ec->collections, ev, &d);
+                collections_fire(ec->collections, ev, &d, last_fire_before);
 }

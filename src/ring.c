@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int ring_init(struct ring *r, size_t capacity, size_t window) {
         if (window == 0 || capacity < window)
@@ -16,6 +17,16 @@ int ring_init(struct ring *r, size_t capacity, size_t window) {
 void ring_free(struct ring *r) {
         free(r->slots);
         *r = (struct ring) {};
+}
+
+int ring_copy(const struct ring *src, struct ring *ret) {
+        struct sample *slots = malloc(src->capacity * sizeof *slots);
+        if (!slots)
+                return -ENOMEM;
+        memcpy(slots, src->slots, src->capacity * sizeof *slots);
+        *ret = *src;
+        ret->slots = slots;
+        return 0;
 }
 
 const struct sample *ring_at(const struct ring *r, size_t i) {

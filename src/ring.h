@@ -24,6 +24,8 @@ struct ring {
 
 int ring_init(struct ring *r, size_t capacity, size_t window);
 void ring_free(struct ring *r);
+/* A copy of `src`, samples and all. */
+int ring_copy(const struct ring *src, struct ring *ret);
 void ring_push(struct ring *r, usec_t time, double value);
 /* Whether `window` samples are held: the warm-up is over. */
 static inline int ring_warm(const struct ring *r) { return r->count >= r->window; }

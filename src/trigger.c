@@ -64,6 +64,9 @@ json_t *trigger_new(const struct proc_root *proc, const struct firing *f) {
                                 "schema", TRIGGER_SCHEMA, "autodump_version", AUTODUMP_VERSION,
                                 "host", host, "time", when, "rule", f->rule,
                                 "manual", f->decision == NULL);
+        char started[40];
+        format_utc(f->capture_wall ? f->capture_wall : f->wall, false, started, sizeof started);
+        json_object_set_new(doc, "capture_started", json_string(started));
         if (f->decision) {
                 const struct decision *d = f->decision;
                 json_object_set_new(doc, "metric", json_string(f->metric));

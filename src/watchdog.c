@@ -48,6 +48,7 @@ static void drop_target(struct watchdog *wd, struct target *tg, const char *why)
         log_info("stopped watching %s: %s", target_describe(tg, what, sizeof what), why);
         loop_source_free(tg->exit_watch);
         tg->exit_watch = NULL;
+        collections_forget_target(wd->collections, tg);
         bindings_remove_target(&wd->bindings, tg);
         target_remove(&wd->targets, tg);
         target_release(tg);
@@ -224,6 +225,7 @@ static void on_stop_signal(struct loop_source *s, const struct signalfd_siginfo 
                 log_info("%s: finishing %u running collection(s), then exiting", strsignal((int) si->ssi_signo),
                          collections_running(wd->collections));
         wd->stopping = true;
+        collections_stop(wd->collections);
 }
 
 static void on_ignored_signal(struct loop_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -298,7 +300,7 @@ static int setup(struct watchdog *wd) {
                 return r;
         struct collections_options co = {
                 .proc = &wd->proc, .output = o->output, .timeout = o->config->timeout,
-                .parallel = o->config->parallel, .min_free_pct = o->config->min_free_pct,
+                .parallel = o->config->parallel, .queue = o->config->queue, .min_free_pct = o->config->min_free_pct,
                 .is_watched = is_known, .userdata = wd,
         };
         if ((r = collections_new(wd->loop, &co, &wd->collections)) < 0)
@@ -367,9 +369,13 @@ int watchdog_run(const struct watchdog_options *o) {
                         break;
                 }
         exit_code = o->mode == MODE_RUN ? runmode_exit_code(&wd.run) : 0;
-        unsigned firings = wd.engine.firings;
-        log_info("%u firing%s%s%s", firings, firings == 1 ? "" : "s", firings && !o->dry_run ? "; artifacts in " : "",
-                 firings && !o->dry_run ? o->output : "");
+        /* Firings dropped were never collected and are counted apart. */
+        unsigned dropped = collections_dropped(wd.collections), firings = wd.engine.firings - dropped;
+        char apart[48] = "";
+        if (dropped)
+                snprintf(apart, sizeof apart, " (%u more dropped)", dropped);
+        log_info("%u firing%s%s%s%s", firings, firings == 1 ? "" : "s", apart,
+                 firings && !o->dry_run ? "; artifacts in " : "", firings && !o->dry_run ? o->output : "");
 out:
         discovery_done(&wd.discovery);
         cgroup_discovery_done(&wd.cgroup_discovery);
