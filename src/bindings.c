@@ -76,6 +76,8 @@ int bindings_add(struct binding_table *t, const struct rule *rule, struct target
         *b = (struct binding) { .rule = rule, .target = tg, .event_fd = -1 };
         size_t window = rule->window;
         int r = engine_state_init(&b->engine, window, 2 * window > HISTORY_MIN ? 2 * window : HISTORY_MIN);
+        if (r >= 0 && rule->cond.has_growth && (r = engine_state_init_trend(&b->engine, rule->cond.over)) < 0)
+                engine_state_free(&b->engine);
         if (r >= 0 && (r = target_add_binding(tg, b)) < 0)
                 engine_state_free(&b->engine);
         if (r < 0) {
@@ -114,7 +116,9 @@ size_t bindings_carry_over(struct binding_table *to, struct binding_table *from)
                         struct binding *old = bindings_find(from, b->rule->name, &b->target->id);
                         /* Another metric or window makes the old samples
                          * mean something else: start afresh. */
-                        if (!old || old->rule->metric != b->rule->metric || old->rule->window != b->rule->window)
+                        if (!old || old->rule->metric != b->rule->metric || old->rule->window != b->rule->window ||
+                            old->rule->cond.has_growth != b->rule->cond.has_growth ||
+                            old->rule->cond.over != b->rule->cond.over)
                                 continue;
                         struct engine_state engine = b->engine;
                         b->engine = old->engine;

@@ -1,14 +1,25 @@
 #include "engine.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 int engine_state_init(struct engine_state *s, size_t window, size_t history) {
         *s = (struct engine_state) {};
         return ring_init(&s->ring, history > window ? history : window, window);
 }
 
+int engine_state_init_trend(struct engine_state *s, usec_t over) {
+        if (!(s->trend = malloc(sizeof *s->trend)))
+                return -ENOMEM;
+        trend_init(s->trend, over);
+        return 0;
+}
+
 void engine_state_free(struct engine_state *s) {
         ring_free(&s->ring);
+        free(s->trend);
+        s->trend = NULL;
 }
 
 static double resolve(double v, bool is_pct, double reference) {
@@ -27,7 +38,12 @@ void engine_step(const struct condition *c, struct engine_state *s,
         ring_push(&s->ring, wall_now, value);
 
         struct decision d = { .verdict = VERDICT_QUIET, .value = value, .mean = mean,
-                              .threshold = NAN };
+                              .threshold = NAN, .growth = NAN };
+        bool growing = false;
+        if (c->has_growth && s->trend) {
+                trend_add(s->trend, mono_now, value);
+                growing = trend_growth(s->trend, &d.growth) == 0 && d.growth >= c->growth;
+        }
 
         double above = c->has_above ? resolve(c->above, c->above_is_pct, reference) : NAN;
         double spike = c->has_spike && warm ? mean * (1.0 + c->spike_pct / 100.0) : NAN;
@@ -44,6 +60,9 @@ void engine_step(const struct condition *c, struct engine_state *s,
         } else if (value > spike) {
                 d.trigger = TRIGGER_SPIKE;
                 d.threshold = spike;
+        } else if (growing) {
+                d.trigger = TRIGGER_GROWTH;
+                d.threshold = c->growth;
         }
         if (d.trigger != TRIGGER_NONE && c->has_min &&
             !(value >= resolve(c->min, c->min_is_pct, reference)))
@@ -84,7 +103,7 @@ void engine_take_back_firing(struct engine_state *s, usec_t last_fire_before) {
 
 const char *trigger_kind_to_string(enum trigger_kind k) {
         static const char *const names[] = {
-                [TRIGGER_NONE] = "none", [TRIGGER_ABOVE] = "above", [TRIGGER_SPIKE] = "spike",
+                [TRIGGER_NONE] = "none", [TRIGGER_ABOVE] = "above", [TRIGGER_SPIKE] = "spike", [TRIGGER_GROWTH] = "growth",
                 [TRIGGER_STALL] = "stall",
         };
         return names[k];

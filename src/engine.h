@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "ring.h"
+#include "trend.h"
 #include "util.h"
 
 struct condition {
@@ -14,6 +15,9 @@ struct condition {
         double above;           /* absolute, or % of the metric's reference */
         bool has_spike;
         double spike_pct;       /* value > mean × (1 + spike_pct/100) */
+        bool has_growth;
+        double growth;          /* per second: the steady slope over `over` must reach it */
+        usec_t over;
         bool has_stall;         /* a PSI trigger: the kernel's notification is the condition */
         usec_t stall, stall_window;     /* stall time within each window */
         bool has_min, min_is_pct;
@@ -32,14 +36,15 @@ enum verdict {
         VERDICT_MAXED,          /* would fire, but `max` firings happened */
 };
 
-enum trigger_kind { TRIGGER_NONE, TRIGGER_ABOVE, TRIGGER_SPIKE, TRIGGER_STALL };
+enum trigger_kind { TRIGGER_NONE, TRIGGER_ABOVE, TRIGGER_SPIKE, TRIGGER_GROWTH, TRIGGER_STALL };
 
 struct decision {
         enum verdict verdict;
         enum trigger_kind trigger;      /* which condition held */
         double value;
         double mean;                    /* of the previous window; NAN in warm-up */
-        double threshold;               /* the number the value crossed */
+        double threshold;               /* the number the value crossed; for growth, the rate */
+        double growth;                  /* per second over `over`; NAN without a growth condition */
 };
 
 struct engine_state {
@@ -48,9 +53,12 @@ struct engine_state {
         usec_t hold_since;              /* monotonic time of the first of them */
         unsigned fired;
         usec_t last_fire;               /* monotonic */
+        struct trend *trend;            /* with a growth condition */
 };
 
 int engine_state_init(struct engine_state *s, size_t window, size_t history);
+/* For a growth condition: the trend over `over`. */
+int engine_state_init_trend(struct engine_state *s, usec_t over);
 void engine_state_free(struct engine_state *s);
 
 /* Feeds one sample (for a `stall` condition: one notification of the

@@ -2,6 +2,7 @@
 
 #include "bindings.h"
 #include "log.h"
+#include "units.h"
 
 void engine_consume(const struct sample_event *ev, void *userdata) {
         struct engine_consumer *ec = userdata;
@@ -15,11 +16,22 @@ void engine_consume(const struct sample_event *ev, void *userdata) {
                 return;
         char v[32], thr[32], mean[32], what[128];
         metric_format(rule->metric, d.value, v, sizeof v);
-        metric_format(rule->metric, d.threshold, thr, sizeof thr);
         metric_format(rule->metric, d.mean, mean, sizeof mean);
-        log_notice("rule %s fired on %s: %s %s > %s (%s; mean %s)%s", rule->name, target_describe(tg, what, sizeof what),
-                   metric_info(rule->metric)->name, v, thr, trigger_kind_to_string(d.trigger), mean,
-                   ec->dry_run ? " [dry run: nothing collected]" : "");
+        target_describe(tg, what, sizeof what);
+        const char *dry = ec->dry_run ? " [dry run: nothing collected]" : "";
+        if (d.trigger == TRIGGER_GROWTH) {
+                /* Rates read best per minute. */
+                char rate[32], over[32];
+                metric_format(rule->metric, 60 * d.growth, rate, sizeof rate);
+                metric_format(rule->metric, 60 * d.threshold, thr, sizeof thr);
+                format_duration(rule->cond.over, over, sizeof over);
+                log_notice("rule %s fired on %s: %s %s, growing %s/m > %s/m over %s (growth)%s", rule->name, what,
+                           metric_info(rule->metric)->name, v, rate, thr, over, dry);
+        } else {
+                metric_format(rule->metric, d.threshold, thr, sizeof thr);
+                log_notice("rule %s fired on %s: %s %s > %s (%s; mean %s)%s", rule->name, what,
+                           metric_info(rule->metric)->name, v, thr, trigger_kind_to_string(d.trigger), mean, dry);
+        }
         ec->firings++;
         if (!ec->dry_run)
                 collections_fire(ec->collections, ev, &d, last_fire_before);

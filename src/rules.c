@@ -189,9 +189,10 @@ static void parse_stall(struct schema_ctx *c, const struct ynode *n, const struc
                 schema_err(c, n, "when: stall and per go together, as in {stall: 150ms, per: 2s}");
                 return;
         }
-        if (schema_get(n, "above") || schema_get(n, "spike") || schema_get(n, "min") || schema_get(n, "for"))
-                schema_err(c, n, "when: a stall trigger fires on the kernel's notice; above, spike, min and for "
-                           "do not go with it");
+        if (schema_get(n, "above") || schema_get(n, "spike") || schema_get(n, "min") || schema_get(n, "for") ||
+            schema_get(n, "growth"))
+                schema_err(c, n, "when: a stall trigger fires on the kernel's notice; above, spike, growth, min and "
+                           "for do not go with it");
         if (mi && mi->source != METRIC_SOURCE_PSI)
                 schema_err(c, stall, "stall: triggers exist for psi.* metrics only, not '%s'", mi->name);
         if (!schema_duration(c, stall, "stall", &cond->stall) || !schema_duration(c, per, "per", &cond->stall_window))
@@ -207,9 +208,50 @@ static void parse_stall(struct schema_ctx *c, const struct ynode *n, const struc
         cond->has_stall = true;
 }
 
-static void parse_when(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi,
+/* `growth: 50MiB/m, over: 10m`: a rate (a size, or a number, per s, m or h)
+ * and the window it is measured over. */
+static void parse_growth(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi, usec_t interval,
+                         struct condition *cond) {
+        const struct ynode *g = schema_get(n, "growth"), *over = schema_get(n, "over");
+        if (!g || !over) {
+                schema_err(c, n, "when: growth and over go together, as in {growth: 50MiB/m, over: 10m}");
+                return;
+        }
+        if (!schema_want(c, g, YNODE_SCALAR, "growth") || !schema_duration(c, over, "over", &cond->over) || !mi)
+                return;
+        static const struct { char unit; double seconds; } per[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
+        const char *slash = strrchr(g->scalar, '/');
+        double seconds = 0, amount;
+        for (size_t i = 0; slash && i < ELEMENTSOF(per); i++)
+                if (slash[1] == per[i].unit && !slash[2])
+                        seconds = per[i].seconds;
+        _cleanup_free_ char *amount_text = slash ? strndup(g->scalar, (size_t) (slash - g->scalar)) : NULL;
+        int r = !seconds || !amount_text ? -EINVAL
+                : mi->kind == METRIC_KIND_BYTES ? parse_size(amount_text, &amount) : parse_number(amount_text, &amount);
+        if (r < 0 || amount <= 0) {
+                schema_err(c, g, "growth: '%s' is not a rate, such as %s/m (per s, m or h)", g->scalar,
+                           mi->kind == METRIC_KIND_BYTES ? "50MiB" : "100");
+                return;
+        }
+        /* Each of the trend's buckets needs a sample at least. */
+        if (cond->over < TREND_BUCKETS * interval) {
+                char iv[32];
+                format_duration(interval, iv, sizeof iv);
+                schema_err(c, over, "over: %s is too short to see a trend in samples %s apart: give at least %d "
+                           "intervals", over->scalar, iv, TREND_BUCKETS);
+                return;
+        }
+        if (cond->over > 7 * 86400 * USEC_PER_SEC) {
+                schema_err(c, over, "over: %s is more than the 7d a trend is kept for", over->scalar);
+                return;
+        }
+        cond->growth = amount / seconds;
+        cond->has_growth = true;
+}
+
+static void parse_when(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi, usec_t interval,
                        struct condition *cond) {
-        static const char *const keys[] = { "above", "spike", "min", "for", "stall", "per", NULL };
+        static const char *const keys[] = { "above", "spike", "min", "for", "growth", "over", "stall", "per", NULL };
         if (!schema_want(c, n, YNODE_MAP, "when"))
                 return;
         schema_check_keys(c, n, "when", keys, NULL);
@@ -233,10 +275,12 @@ static void parse_when(struct schema_ctx *c, const struct ynode *n, const struct
                         schema_err(c, v, "for: '%s' is neither a count of samples (≥ 1) nor a duration",
                             v->scalar);
         }
+        if (schema_get(n, "growth") || schema_get(n, "over"))
+                parse_growth(c, n, mi, interval, cond);
         if (schema_get(n, "stall") || schema_get(n, "per"))
                 parse_stall(c, n, mi, cond);
-        else if (!schema_get(n, "above") && !schema_get(n, "spike"))
-                schema_err(c, n, "when needs 'above' or 'spike' (min alone never fires)");
+        else if (!schema_get(n, "above") && !schema_get(n, "spike") && !schema_get(n, "growth"))
+                schema_err(c, n, "when needs 'above', 'spike' or 'growth' (min alone never fires)");
 }
 
 bool rule_watches_cgroups(const struct rule *r) {
@@ -345,7 +389,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
         if (!(v = schema_get(n, "when")))
                 schema_err(c, n, "rule has no 'when'");
         else
-                parse_when(c, v, mi, &r.cond);
+                parse_when(c, v, mi, r.interval, &r.cond);
         if (!(v = schema_get(n, "actions")))
                 schema_err(c, n, "rule has no 'actions'");
         else

@@ -74,6 +74,9 @@ json_t *trigger_new(const struct proc_root *proc, const struct firing *f) {
                 json_object_set_new(doc, "mean", number_or_null(d->mean));
                 json_object_set_new(doc, "threshold", number_or_null(d->threshold));
                 json_object_set_new(doc, "condition", json_string(trigger_kind_to_string(d->trigger)));
+                /* A growth's threshold and its measure are per second. */
+                if (isfinite(d->growth))
+                        json_object_set_new(doc, "growth_per_second", json_real(d->growth));
         }
         if (f->reference_what)
                 json_object_set_new(doc, "reference", json_pack("{s:o, s:s}", "value", number_or_null(f->reference),

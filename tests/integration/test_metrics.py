@@ -1,12 +1,14 @@
 """Each metric fires its rule against a real misbehaving process, and the
 evidence shows the function that misbehaved."""
+import json
 import os
 import stat
 import subprocess
+import time
 
 import pytest
 
-from conftest import MISBEHAVE, action, artifacts, stack_threads, trigger
+from conftest import MISBEHAVE, action, artifacts, stack_threads, trigger, wait_for
 
 RULE = """
 defaults: {{interval: 200ms, window: 5, cooldown: 1h, max: 1}}
@@ -100,3 +102,21 @@ def test_core_loads_in_gdb_with_the_leak(autodump, rules, tmp_path):
                           MISBEHAVE, str(art / "core")], capture_output=True, text=True, timeout=120)
     assert "leak_memory" in gdb.stdout, gdb.stdout + gdb.stderr
     assert "0xfeedfacecafebeef" in gdb.stdout, gdb.stdout
+
+
+def test_builtin_rules_catch_a_slow_leak(autodump, tmp_path):
+    """8 MiB/s, far too slow for memory-spike: the built-in memory-growth
+    rule (no rule file) catches it within 90 s, with the leak on the stack
+    and the measured growth in trigger.json."""
+    out = tmp_path / "out"
+    started = time.monotonic()
+    a = autodump("run", "-o", out, "--", MISBEHAVE, "leak", "rate=8", "max=1500")
+    dirs = wait_for(lambda: [d for d in artifacts(out) if "-memory-growth-" in d.name], 100,
+                    what="a memory-growth artifact")
+    assert time.monotonic() - started < 95
+    t = json.loads((dirs[0] / "trigger.json").read_text())
+    assert t["condition"] == "growth"
+    assert 6 << 20 < t["growth_per_second"] < 10 << 20, t["growth_per_second"]
+    assert "leak_memory" in (dirs[0] / "stacks.txt").read_text()
+    assert not [d for d in artifacts(out) if "-memory-spike-" in d.name]
+    a.stop()

@@ -156,7 +156,7 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 28, 19, "'lots' is not a size");
         expect_diag(&l, 29, 30, "argv[0] 'notify' must be an absolute path");
         expect_diag(&l, 30, 11, "name 'Bad Name' may use only");
-        expect_diag(&l, 32, 11, "when needs 'above' or 'spike'");
+        expect_diag(&l, 32, 11, "when needs 'above', 'spike' or 'growth'");
         expect_diag(&l, 33, 14, "actions must be a list, not a scalar");
         expect_diag(&l, 37, 29, "action 'core' is given twice in this rule");
         expect_diag(&l, 37, 62, "core: compress and filter need the native writer");
@@ -204,7 +204,7 @@ static void builtin_default_rules_are_valid(void **state) {
         l.r = rules_load_default(&l.set, &l.diags);
         diags_print(&l.diags, stderr);
         assert_int_equal(l.r, 0);
-        assert_true(l.set.n >= 8);
+        assert_true(l.set.n >= 10);
         assert_true(uses_metric(&l.set, METRIC_RSS));
         assert_true(uses_metric(&l.set, METRIC_CPU));
         assert_true(uses_metric(&l.set, METRIC_THREADS));
