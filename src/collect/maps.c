@@ -112,9 +112,15 @@ bool maps_is_file(const struct mapping *m) {
         return m->path[0] == '/';
 }
 
+bool maps_is_kernel_special(const struct mapping *m) {
+        return strcmp(m->path, "[vdso]") == 0 || strncmp(m->path, "[vvar", 5) == 0;
+}
+
 bool maps_is_anonymous(const struct mapping *m) {
-        /* /dev/zero and SysV shared memory are anonymous memory with a name. */
-        return !maps_is_file(m) || strncmp(m->path, "/dev/zero", 9) == 0 ||
+        /* /dev/zero and SysV shared memory are anonymous memory with a name.
+         * The vDSO and its data pages are not: the kernel supplies them,
+         * present in the page tables or not. */
+        return (!maps_is_file(m) && !maps_is_kernel_special(m)) || strncmp(m->path, "/dev/zero", 9) == 0 ||
                strncmp(m->path, "/SYSV", 5) == 0;
 }
 
@@ -122,8 +128,11 @@ enum dump_extent maps_dump_extent(const struct mapping *m, unsigned filter, bool
         /* The same order of questions as the kernel's vma_dump_size(). */
         if (strcmp(m->path, "[vsyscall]") == 0)
                 return DUMP_NONE;               /* not readable from another process */
-        if (strcmp(m->path, "[vdso]") == 0)
-                return DUMP_WHOLE;              /* always: debuggers need it to unwind */
+        /* Always, as the kernel's always_dump_vma(): a debugger needs the
+         * vDSO whole (its ELF headers, symbols and unwind tables) to unwind
+         * a thread stopped in clock_gettime; [vvar] beside it the same. */
+        if (maps_is_kernel_special(m))
+                return DUMP_WHOLE;
         if (m->dontdump || m->io)
                 return DUMP_NONE;
         if (m->hugetlb)

@@ -52,3 +52,5 @@ enum dump_extent maps_dump_extent(const struct mapping *m, unsigned filter, bool
 bool maps_is_file(const struct mapping *m);
 /* Anonymous memory: pages not present are zeros, so holes. */
 bool maps_is_anonymous(const struct mapping *m);
+/* [vdso], [vvar] (and [vvar_vclock]): kernel pages always dumped whole. */
+bool maps_is_kernel_special(const struct mapping *m);

@@ -62,6 +62,35 @@ def test_native_core_has_every_thread_and_the_memory(tmp_path):
     assert es.stdout.count("TID ") == 21 and "spawn_threads" in es.stdout, es.stdout + es.stderr
 
 
+def test_native_core_unwinds_out_of_the_vdso(tmp_path):
+    """A thread stopped inside clock_gettime: the core carries the vDSO
+    whole (and [vvar] beside it, as the kernel's own cores do), so gdb
+    unwinds out of it to the caller, as it does on gcore's core."""
+    t = started("clock")
+    try:
+        assert t.stdout.readline().startswith("polling the clock")
+        vdso = [l for l in Path(f"/proc/{t.pid}/maps").read_text().splitlines() if l.endswith("[vdso]")][0]
+        lo, hi = (int(x, 16) for x in vdso.split()[0].split("-"))
+        # The loop spends nearly all its time in the vDSO; a few tries make
+        # sure the stop lands there.
+        for attempt in range(5):
+            art, r = collect("core", t.pid, tmp_path / str(attempt))
+            assert r.returncode == 0, r.stderr
+            out = gdb(MISBEHAVE, art / "core", "bt")
+            if "#0" in out and "clock_gettime ()" in out.split("#1")[0]:
+                break
+    finally:
+        stop(t)
+    assert "clock_gettime ()" in out.split("#1")[0], out     # frame 0 in the vDSO
+    assert "poll_clock" in out and "?? ()" not in out, out
+    assert "corrupt string table index" not in out, out
+    segments = subprocess.run(["readelf", "-lW", str(art / "core")], capture_output=True, text=True).stdout
+    # Every page of it, not the first alone: its LOAD as large in the file
+    # as in memory.
+    load = [l.split() for l in segments.splitlines() if l.split()[:1] == ["LOAD"] and int(l.split()[2], 16) == lo]
+    assert load and int(load[0][4], 16) == int(load[0][5], 16) == hi - lo, segments
+
+
 def test_native_core_is_sparse_on_a_wide_process(tmp_path):
     t = started("wide", "threads=50", "reserve=1024", "touch=16")
     try:

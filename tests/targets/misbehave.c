@@ -5,6 +5,7 @@
  * idle                              sleep until killed
  * leak    rate=MiB/s max=MiB        grow resident memory in leak_memory()
  * spin                              burn one core in spin_hot()
+ * clock                             call clock_gettime (the vDSO) without end in poll_clock()
  * threads count=N                   start N threads in spawn_threads()
  * fds     count=N                   open N file descriptors in open_fds()
  * wide    threads=N reserve=MiB touch=MiB fill=pattern|random
@@ -81,6 +82,15 @@ __attribute__((noinline)) static void spin_hot(void) {
         volatile unsigned long x = 0;
         for (;;)
                 x++;
+}
+
+/* Nearly all its time inside the vDSO: a core must carry the vDSO for a
+ * debugger to unwind out of it. */
+__attribute__((noinline)) static void poll_clock(void) {
+        announce("polling the clock");
+        struct timespec ts;
+        for (;;)
+                clock_gettime(CLOCK_MONOTONIC, &ts);
 }
 
 static void *spin_in_thread(void *unused) {
@@ -191,6 +201,8 @@ static int behave(const char *mode, int argc, char **argv) {
                 leak_memory(atof(arg(argc, argv, "rate", "50")), atof(arg(argc, argv, "max", "512")));
         if (strcmp(mode, "spin") == 0)
                 spin_hot();
+        if (strcmp(mode, "clock") == 0)
+                poll_clock();
         if (strcmp(mode, "threads") == 0)
                 spawn_threads(atoi(arg(argc, argv, "count", "100")));
         if (strcmp(mode, "fds") == 0)
