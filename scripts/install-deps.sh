@@ -2,7 +2,7 @@
 # Installs from Debian's archive whatever autodump needs to build and test
 # and is not installed yet. Debian 12; needs root (or sudo).
 set -eu
-packages="meson ninja-build pkg-config gcc libc6-dev libyaml-dev libinih-dev libdw-dev libelf-dev
+packages="meson ninja-build pkg-config gcc g++ libc6-dev libyaml-dev libinih-dev libdw-dev libelf-dev
 libjansson-dev libzstd-dev zlib1g-dev libcgroup-dev libcmocka-dev gdb elfutils golang-go zstd python3-pytest python3-pytest-timeout util-linux procps"
 missing=""
 for p in $packages; do

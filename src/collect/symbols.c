@@ -1,5 +1,12 @@
 #include "symbols.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
+/* libstdc++'s demangler (the Itanium C++ ABI's), as eu-stack and gdb use:
+ * a C++ frame reads _ZN6Parker4parkEbl otherwise. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
 Dwfl *symbols_open(pid_t pid) {
         static char *debuginfo_path = NULL;
         static const Dwfl_Callbacks callbacks = {
@@ -25,6 +32,15 @@ void symbols_lookup(Dwfl *dwfl, Dwarf_Addr addr, struct symbol *ret) {
         ret->module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         ret->name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
         ret->offset = offset;
+        if (ret->name && ret->name[0] == '_' && ret->name[1] == 'Z') {
+                int status;
+                char *plain = __cxa_demangle(ret->name, NULL, NULL, &status);
+                if (plain && status == 0) {
+                        snprintf(ret->demangled, sizeof ret->demangled, "%s", plain);
+                        ret->name = ret->demangled;
+                }
+                free(plain);
+        }
         Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
         if (line)
                 ret->file = dwfl_lineinfo(line, NULL, &ret->line, NULL, NULL, NULL);

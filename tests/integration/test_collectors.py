@@ -91,6 +91,21 @@ def test_native_core_unwinds_out_of_the_vdso(tmp_path):
     assert load and int(load[0][4], 16) == int(load[0][5], 16) == hi - lo, segments
 
 
+def test_cxx_frames_are_demangled(tmp_path):
+    target = os.environ.get("CXX_TARGET", str(Path(MISBEHAVE).parent / "cxx_target"))
+    t = subprocess.Popen([target], stdout=subprocess.PIPE, text=True)
+    try:
+        assert t.stdout.readline().startswith("checking out")
+        art, r = collect("stacks", t.pid, tmp_path)
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(t)
+    text = (art / "stacks.txt").read_text()
+    assert "shop::Cart::checkout(int)" in text, text
+    assert "void shop::restock<double>(std::vector<double" in text, text
+    assert "_ZN4shop" not in text and "_ZN" not in text, text
+
+
 def test_native_core_is_sparse_on_a_wide_process(tmp_path):
     t = started("wide", "threads=50", "reserve=1024", "touch=16")
     try:
