@@ -57,7 +57,9 @@ static void default_filter(void **state) {
         assert_int_equal(maps_dump_extent(&maps.items[4], f, false), DUMP_WHOLE);  /* shared anon */
         assert_int_equal(maps_dump_extent(&maps.items[5], f, false), DUMP_NONE);   /* MADV_DONTDUMP */
         assert_int_equal(maps_dump_extent(&maps.items[6], f, false), DUMP_NONE);   /* guard page */
-        assert_int_equal(maps_dump_extent(find("[vvar]", "", 0), f, false), DUMP_NONE);
+        /* Like the vDSO, whole, as the kernel's always_dump_vma() does for
+         * every named special mapping (its unreadable pages as zeros). */
+        assert_int_equal(maps_dump_extent(find("[vvar]", "", 0), f, false), DUMP_WHOLE);
         assert_int_equal(maps_dump_extent(find("[vdso]", "", 0), f, false), DUMP_WHOLE);
         assert_int_equal(maps_dump_extent(find("[stack]", "", 0), f, false), DUMP_WHOLE);
         assert_int_equal(maps_dump_extent(find("[vsyscall]", "", 0), f, false), DUMP_NONE);
