@@ -186,6 +186,7 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
                         .starttime = sub->pick.starttime, .pidfd = sub->pidfd,
                         .stopped_at_firing = sub->stopped_at_firing, .wall = job->wall, .capture_wall = capture_wall,
                         .min_free_pct = owner->o.min_free_pct,
+                        .on_complete = rule->on_complete.argv ? &rule->on_complete : owner->o.on_complete,
                 };
                 memcpy(f.comm, sub->pick.comm, sizeof f.comm);
                 _cleanup_free_ char *path = NULL;

@@ -26,6 +26,7 @@ struct collections_options {
          * never on a stranger that shares the cgroup. */
         bool (*is_watched)(pid_t pid, void *userdata);
         void *userdata;
+        const struct action *on_complete;       /* the config's hook, for rules without one; NULL: none */
 };
 
 struct collections;

@@ -106,7 +106,13 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
                 return r;
         }
         r = artifact_commit(a, ret_path);
-        if (r < 0)
+        if (r < 0) {
                 log_error("cannot move %s into place: %s", a->partial, strerror(-r));
-        return r;
+                return r;
+        }
+        /* Shipping it is the hook's business; the artifact is kept whatever
+         * the hook does. */
+        if (f->on_complete)
+                (void) collect_on_complete(&ctx, f->on_complete, *ret_path);
+        return 0;
 }

@@ -38,6 +38,7 @@ struct firing {
         usec_t wall;                    /* when it fired */
         usec_t capture_wall;            /* when its collection began: later, if it waited for a slot */
         double min_free_pct;            /* skip captures below this free space */
+        const struct action *on_complete;       /* run once committed; NULL: none */
 };
 
 /* Runs the whole collection in the calling process. Returns 0 when the

@@ -26,6 +26,7 @@ void config_defaults(struct config *c) {
 void config_free(struct config *c) {
         free(c->rules);
         free(c->output);
+        free(c->on_complete);
         *c = (struct config) {};
 }
 
@@ -49,7 +50,7 @@ bad(struct parse_state *ps, const char *fmt, ...) {
         ps->errors++;
 }
 
-enum value_kind { VALUE_PATH, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT };
+enum value_kind { VALUE_PATH, VALUE_COMMAND, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT };
 
 static const struct key {
         const char *section, *name;
@@ -66,12 +67,15 @@ static const struct key {
         { "collect", "timeout", VALUE_DURATION, offsetof(struct config, timeout) },
         { "collect", "parallel", VALUE_POSITIVE, offsetof(struct config, parallel) },
         { "collect", "queue", VALUE_COUNT, offsetof(struct config, queue) },
+        { "collect", "on_complete", VALUE_COMMAND, offsetof(struct config, on_complete) },
+        { "collect", "on_complete_timeout", VALUE_DURATION, offsetof(struct config, on_complete_timeout) },
 };
 
 static const char *const sections[] = { "watch", "storage", "collect", NULL };
 
 static const char *const expected[] = {
         [VALUE_PATH] = "a path",
+        [VALUE_COMMAND] = "a command: an absolute path and its arguments (no shell, no quoting)",
         [VALUE_DURATION] = "a duration, such as 30s or 10m",
         [VALUE_SIZE] = "a size, such as 20GiB",
         [VALUE_COUNT] = "a whole number",
@@ -85,9 +89,10 @@ static int set_value(struct config *c, const struct key *k, const char *value) {
         unsigned n;
         int r;
         switch (k->kind) {
-        case VALUE_PATH: {
+        case VALUE_PATH:
+        case VALUE_COMMAND: {
                 char *copy = strdup(value);
-                if (!copy || !*copy) {
+                if (!copy || !*copy || (k->kind == VALUE_COMMAND && *copy != '/')) {
                         free(copy);
                         return -EINVAL;
                 }

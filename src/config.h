@@ -15,6 +15,8 @@ struct config {
         usec_t timeout;         /* [collect] per collection */
         unsigned parallel;      /* concurrent collections */
         unsigned queue;         /* firings that may wait for a slot */
+        char *on_complete;      /* a command line run for each artifact once in place; NULL: none */
+        usec_t on_complete_timeout;     /* 0: the collection's own timeout */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/autodump/autodump.conf"

@@ -282,6 +282,7 @@ static int cmd_collect(int argc, char **argv) {
         struct artifact a = { .dir_fd = -1 };
         int pidfd = -1;
         _cleanup_free_ char *path = NULL;       /* before any goto: it is freed at every exit */
+        struct action hook = {};
         if (diags.n)
                 goto out;
         if (proc_root_open("/proc", &proc) < 0)
@@ -299,6 +300,8 @@ static int cmd_collect(int argc, char **argv) {
                 .min_free_pct = config.min_free_pct,
         };
         memcpy(f.comm, st.comm, sizeof f.comm);
+        if (config.on_complete && action_from_command_line(config.on_complete, config.on_complete_timeout, &hook) == 0)
+                f.on_complete = &hook;
         if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
                              (pid_t) pid, &a) < 0)
                 goto out;
@@ -308,6 +311,7 @@ static int cmd_collect(int argc, char **argv) {
                 ret = artifact_all_ok(path) ? 0 : 1;
         }
 out:
+        action_clear(&hook);
         if (pidfd >= 0)
                 close(pidfd);
         artifact_done(&a);

@@ -22,14 +22,15 @@ static int signal_from_name(const char *s) {
         return -EINVAL;
 }
 
-static void parse_exec(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+void rule_parse_command(struct schema_ctx *c, const struct ynode *n, const char *what, struct action *a) {
         static const char *const keys[] = { "argv", "timeout", NULL };
-        if (!schema_want(c, n, YNODE_MAP, "exec"))
+        if (!schema_want(c, n, YNODE_MAP, what))
                 return;
-        schema_check_keys(c, n, "exec", keys, NULL);
+        schema_check_keys(c, n, what, keys, NULL);
+        a->kind = ACTION_EXEC;
         const struct ynode *v = schema_get(n, "argv");
         if (!v) {
-                schema_err(c, n, "exec needs 'argv', a list: the program and its arguments (no shell)");
+                schema_err(c, n, "%s needs 'argv', a list: the program and its arguments (no shell)", what);
                 return;
         }
         if (!schema_want(c, v, YNODE_SEQ, "argv"))
@@ -154,7 +155,7 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                         schema_err(c, key, "exec needs options: {argv: [/path/to/program, args…]}");
                         return false;
                 }
-                parse_exec(c, opts, a);
+                rule_parse_command(c, opts, "exec", a);
                 return true;
         case ACTION_SIGNAL:
                 if (!opts || !schema_want(c, opts, YNODE_SCALAR, "signal")) {
@@ -198,6 +199,38 @@ void rule_parse_actions(struct schema_ctx *c, const struct ynode *n, struct rule
 
 const char *action_kind_to_string(enum action_kind k) {
         return action_names[k];
+}
+
+void action_clear(struct action *a) {
+        for (char **p = a->argv; p && *p; p++)
+                free(*p);
+        free(a->argv);
+        a->argv = NULL;
+}
+
+int action_from_command_line(const char *line, usec_t timeout, struct action *ret) {
+        _cleanup_free_ char *copy = strdup(line);
+        if (!copy)
+                return -ENOMEM;
+        struct action a = { .kind = ACTION_EXEC, .timeout = timeout };
+        size_t n = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                char **m = realloc(a.argv, (n + 2) * sizeof *m);
+                if (!m || !(m[n] = strdup(w))) {
+                        a.argv = m ? m : a.argv;
+                        action_clear(&a);
+                        return -ENOMEM;
+                }
+                a.argv = m;
+                a.argv[++n] = NULL;
+        }
+        if (n == 0 || a.argv[0][0] != '/') {
+                action_clear(&a);
+                return -EINVAL;
+        }
+        *ret = a;
+        return 0;
 }
 
 int action_from_name(const char *name, enum action_kind *ret) {

@@ -318,12 +318,10 @@ static void rule_free(struct rule *r) {
         free(r->target.cmdline);
         free(r->target.cgroup);
         free(r->target.unit);
-        for (size_t i = 0; i < r->n_actions; i++) {
-                for (char **a = r->actions[i].argv; a && *a; a++)
-                        free(*a);
-                free(r->actions[i].argv);
-        }
+        for (size_t i = 0; i < r->n_actions; i++)
+                action_clear(&r->actions[i]);
         free(r->actions);
+        action_clear(&r->on_complete);
 }
 
 static const struct rule *find_rule(const struct rule_set *set, const char *name) {
@@ -337,7 +335,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                        const struct timing *defaults) {
         static const char *const keys[] = {
                 "name", "target", "metric", "when", "actions", "cooldown", "max", "interval",
-                "window", "pick", "pick_max", NULL,
+                "window", "pick", "pick_max", "on_complete", NULL,
         };
         static const char *const planned[] = { "event", "go", NULL };
         if (!schema_want(c, n, YNODE_MAP, "a rule"))
@@ -394,6 +392,8 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 schema_err(c, n, "rule has no 'actions'");
         else
                 rule_parse_actions(c, v, &r);
+        if ((v = schema_get(n, "on_complete")))
+                rule_parse_command(c, v, "on_complete", &r.on_complete);
         parse_scope(c, n, mi, &r);
 
         if (c->errors != errors_before || !r.name) {

@@ -59,6 +59,7 @@ struct rule {
         unsigned window;
         struct action *actions;
         size_t n_actions;
+        struct action on_complete;      /* run once the artifact is in place; argv NULL: none */
         bool pick_all;          /* cgroup rules: process actions on every process, not the leader */
         unsigned pick_max;      /* with pick_all: at most this many */
 };
@@ -88,3 +89,9 @@ usec_t rule_set_tick(const struct rule_set *set);
 const char *action_kind_to_string(enum action_kind k);
 /* The action called `name`; -ENOENT if there is none. */
 int action_from_name(const char *name, enum action_kind *ret);
+/* A command given on one line ("/usr/bin/ship {dir}", the config's
+ * on_complete): split at blanks, no shell, no quoting. -EINVAL if empty or
+ * not an absolute path. */
+int action_from_command_line(const char *line, usec_t timeout, struct action *ret);
+/* Frees what an action holds. */
+void action_clear(struct action *a);

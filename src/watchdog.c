@@ -23,6 +23,7 @@
 struct watchdog {
         const struct watchdog_options *o;
         struct proc_root proc;
+        struct action on_complete;      /* the config's; argv NULL: none */
         struct loop *loop;
         struct target_table targets;
         struct binding_table bindings;
@@ -298,10 +299,14 @@ static int setup(struct watchdog *wd) {
                                   .consumers = &wd->consumers };
         if ((r = sources_open(&env, &wd->sources)) < 0)
                 return r;
+        /* The config's value was checked when it loaded. */
+        if (o->config->on_complete &&
+            (r = action_from_command_line(o->config->on_complete, o->config->on_complete_timeout, &wd->on_complete)) < 0)
+                return r;
         struct collections_options co = {
                 .proc = &wd->proc, .output = o->output, .timeout = o->config->timeout,
                 .parallel = o->config->parallel, .queue = o->config->queue, .min_free_pct = o->config->min_free_pct,
-                .is_watched = is_known, .userdata = wd,
+                .is_watched = is_known, .userdata = wd, .on_complete = wd->on_complete.argv ? &wd->on_complete : NULL,
         };
         if ((r = collections_new(wd->loop, &co, &wd->collections)) < 0)
                 return r;
@@ -386,5 +391,6 @@ out:
         loop_free(wd.loop);
         proc_root_close(&wd.proc);
         cgroup_mounts_free(&wd.cgroups);
+        action_clear(&wd.on_complete);
         return exit_code;
 }

@@ -57,6 +57,9 @@ int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct a
 int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_profile(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+/* Runs `hook` for the artifact committed at `path` ({dir} and AUTODUMP_DIR
+ * are that path), its output in autodump's log; logs how it ended. */
+int collect_on_complete(const struct collect_ctx *ctx, const struct action *hook, const char *path);
 int collect_signal(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */
 int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);

@@ -1,10 +1,12 @@
 /* The `exec` action: a program, no shell, with placeholders expanded in its
  * arguments and the same values in AUTODUMP_* variables; its output goes to
- * exec-N.log in the artifact. */
+ * exec-N.log in the artifact. And the `on_complete` hook: the same, run
+ * once the artifact is in place, its output in autodump's log. */
 #include <string.h>
 #include <sys/wait.h>
 
 #include "collect.h"
+#include "../log.h"
 #include "../units.h"
 
 extern char **environ;
@@ -51,13 +53,17 @@ static void free_strv(char **v) {
         free(v);
 }
 
-int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+/* argv with the placeholders expanded, and the environment with the same
+ * values as AUTODUMP_* (and AUTODUMP_BUILD_DIR while it is being built:
+ * `build_dir`, or NULL once it is in place at `dir`). */
+static int build_command(const struct collect_ctx *ctx, const struct action *a, const char *dir, const char *build_dir,
+                         char ***ret_argv, char ***ret_envp) {
         char pid_s[16], value_s[64];
         snprintf(pid_s, sizeof pid_s, "%d", (int) ctx->pid);
         snprintf(value_s, sizeof value_s, "%.17g", ctx->value);
         const struct placeholder ph[] = {
                 { "pid", pid_s }, { "comm", ctx->comm }, { "rule", ctx->rule },
-                { "metric", ctx->metric }, { "value", value_s }, { "dir", ctx->final_dir },
+                { "metric", ctx->metric }, { "value", value_s }, { "dir", dir },
         };
         size_t argc = 0, envc = 0;
         while (a->argv[argc])
@@ -85,11 +91,24 @@ int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_
                 if (asprintf(&envp[e++], "AUTODUMP_%s=%s", upper, ph[i].value) < 0)
                         r = -ENOMEM;
         }
-        if (r == 0 && asprintf(&envp[e++], "AUTODUMP_BUILD_DIR=%s", ctx->build_dir) < 0)
+        if (r == 0 && build_dir && asprintf(&envp[e++], "AUTODUMP_BUILD_DIR=%s", build_dir) < 0)
                 r = -ENOMEM;
         if (r < 0) {
+                free_strv(argv);
+                free_strv(envp);
+                return r;
+        }
+        *ret_argv = argv;
+        *ret_envp = envp;
+        return 0;
+}
+
+int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+        char **argv = NULL, **envp = NULL;
+        int r = build_command(ctx, a, ctx->final_dir, ctx->build_dir, &argv, &envp);
+        if (r < 0) {
                 result_set(res, ACTION_FAILED, "out of memory");
-                goto out;
+                return r;
         }
 
         char log_name[32];
@@ -122,4 +141,24 @@ out:
         free_strv(argv);
         free_strv(envp);
         return r;
+}
+
+int collect_on_complete(const struct collect_ctx *ctx, const struct action *hook, const char *path) {
+        char **argv = NULL, **envp = NULL;
+        int r = build_command(ctx, hook, path, NULL, &argv, &envp);
+        if (r < 0)
+                return r;
+        int status = 0;
+        r = spawn_and_wait(argv, envp, STDERR_FILENO, hook->timeout, &status);
+        if (r == -ETIME)
+                log_warning("on_complete %s for %s: killed after its timeout", argv[0], path);
+        else if (r < 0)
+                log_warning("on_complete %s for %s: cannot run it: %s", argv[0], path, strerror(-r));
+        else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                log_warning("on_complete %s for %s: failed (status %d)", argv[0], path, exit_code_of_status(status));
+        else
+                log_info("on_complete %s for %s: done", argv[0], path);
+        free_strv(argv);
+        free_strv(envp);
+        return r < 0 ? r : WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }

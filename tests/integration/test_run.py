@@ -1,5 +1,6 @@
 """`autodump run`: the command's exit code passed through, signals
 forwarded, descendants watched, --dry-run writing nothing."""
+import json
 import os
 import signal
 import subprocess
@@ -145,3 +146,51 @@ def test_failing_exec_is_recorded(tmp_path, rules, autodump):
     assert errors[1] == ("failed", "/bin/sleep killed after its timeout of 500ms")
     assert errors[2][0] == "failed" and "cannot execute /nonexistent/notify" in errors[2][1]
     assert doc["actions"][1]["seconds"] < 5
+
+
+
+def hook(tmp_path):
+    """An on_complete hook that records the path it is given and what is
+    there, as one that uploads the artifact would see it."""
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    script = tmp_path / "ship.sh"
+    script.write_text(f"#!/bin/sh\necho \"$1 $AUTODUMP_DIR\" > {seen}/path\nls \"$1\" > {seen}/listing\n"
+                      f"cp \"$1/trigger.json\" {seen}/trigger.json\n")
+    script.chmod(0o755)
+    return script, seen
+
+
+def test_on_complete_sees_the_final_artifact(tmp_path, rules, autodump):
+    script, seen = hook(tmp_path)
+    r = rules("rules:\n  - name: t\n    metric: threads\n    when: {above: 0}\n    actions: [stacks]\n"
+              f"    max: 1\n    on_complete: {{argv: [{script}, '{{dir}}'], timeout: 30s}}\n")
+    out = tmp_path / "out"
+    a = autodump("run", "-r", r, "-o", out, "--", MISBEHAVE, "idle")
+    a.wait_log(f"on_complete {script} for")
+    a.signal(signal.SIGTERM)
+    a.wait()
+    final = artifacts(out)[0]
+    # The final directory, not the hidden one it was built in; complete.
+    assert (seen / "path").read_text().split() == [str(final), str(final)]
+    assert "stacks.txt" in (seen / "listing").read_text().split()
+    assert json.loads((seen / "trigger.json").read_text())["complete"] is True
+    assert "done" in a.text()
+
+
+def test_config_on_complete_for_collect(tmp_path):
+    script, seen = hook(tmp_path)
+    conf = tmp_path / "autodump.conf"
+    conf.write_text(f"[collect]\non_complete = {script} {{dir}}\non_complete_timeout = 30s\n")
+    t = subprocess.Popen([MISBEHAVE, "idle"])
+    try:
+        r = run("collect", "stacks", "-c", conf, "-o", tmp_path / "out", t.pid)
+    finally:
+        t.kill()
+        t.wait()
+    assert r.returncode == 0, r.stderr
+    assert (seen / "path").read_text().split()[0] == r.stdout.strip()
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[collect]\non_complete = ship {dir}\n")
+    r = run("check", "-c", bad, "-r", tmp_path / "none.yaml")
+    assert f"{bad}:2:1:" in r.stderr and "absolute path" in r.stderr, r.stderr
