@@ -28,17 +28,31 @@ static const struct timing builtin_timing = {
         .interval = USEC_PER_SEC, .window = 10, .cooldown = 5 * 60 * USEC_PER_SEC, .max = 3,
 };
 
+/* Bounds that keep a rule's cost per target in reason: every target keeps
+ * a ring of twice the window, and `check` must refuse what would fail on
+ * every target later. */
+#define WINDOW_MAX 3600
+#define MAX_MAX 100000
+#define INTERVAL_MAX (86400 * USEC_PER_SEC)
+#define COOLDOWN_MAX (30 * 86400 * USEC_PER_SEC)
+
 static void parse_timing(struct schema_ctx *c, const struct ynode *map, struct timing *t) {
         const struct ynode *v;
-        if ((v = schema_get(map, "interval")) && schema_duration(c, v, "interval", &t->interval) &&
-            t->interval < 10 * USEC_PER_MSEC)
-                schema_err(c, v, "interval: %s is below the 10ms minimum", v->scalar);
-        if ((v = schema_get(map, "window")))
-                schema_unsigned(c, v, "window", 1, &t->window);
-        if ((v = schema_get(map, "cooldown")))
-                schema_duration(c, v, "cooldown", &t->cooldown);
-        if ((v = schema_get(map, "max")))
-                schema_unsigned(c, v, "max", 0, &t->max);
+        if ((v = schema_get(map, "interval")) && schema_duration(c, v, "interval", &t->interval)) {
+                if (t->interval < 10 * USEC_PER_MSEC)
+                        schema_err(c, v, "interval: %s is below the 10ms minimum", v->scalar);
+                else if (t->interval > INTERVAL_MAX)
+                        schema_err(c, v, "interval: %s is more than the 1d maximum", v->scalar);
+        }
+        if ((v = schema_get(map, "window")) && schema_unsigned(c, v, "window", 1, &t->window) &&
+            t->window > WINDOW_MAX)
+                schema_err(c, v, "window: %s samples is more than the %d a window may hold (every target keeps "
+                           "twice that)", v->scalar, WINDOW_MAX);
+        if ((v = schema_get(map, "cooldown")) && schema_duration(c, v, "cooldown", &t->cooldown) &&
+            t->cooldown > COOLDOWN_MAX)
+                schema_err(c, v, "cooldown: %s is more than the 30d maximum", v->scalar);
+        if ((v = schema_get(map, "max")) && schema_unsigned(c, v, "max", 0, &t->max) && t->max > MAX_MAX)
+                schema_err(c, v, "max: %s is more than %d firings; 0 means no limit", v->scalar, MAX_MAX);
 }
 
 static void parse_defaults(struct schema_ctx *c, const struct ynode *n, struct timing *t) {
@@ -269,11 +283,15 @@ static void parse_when(struct schema_ctx *c, const struct ynode *n, const struct
         }
         if ((v = schema_get(n, "for")) && schema_want(c, v, YNODE_SCALAR, "for")) {
                 unsigned samples;
-                if (parse_unsigned(v->scalar, &samples) == 0 && samples >= 1)
+                if (parse_unsigned(v->scalar, &samples) == 0 && samples >= 1) {
                         cond->for_samples = samples;
-                else if (parse_duration(v->scalar, &cond->for_duration) < 0)
+                        if (samples > MAX_MAX)
+                                schema_err(c, v, "for: %s samples is more than the %d maximum", v->scalar, MAX_MAX);
+                } else if (parse_duration(v->scalar, &cond->for_duration) < 0)
                         schema_err(c, v, "for: '%s' is neither a count of samples (≥ 1) nor a duration",
                             v->scalar);
+                else if (cond->for_duration > INTERVAL_MAX)
+                        schema_err(c, v, "for: %s is more than the 1d maximum", v->scalar);
         }
         if (schema_get(n, "growth") || schema_get(n, "over"))
                 parse_growth(c, n, mi, interval, cond);
@@ -324,11 +342,47 @@ static void rule_free(struct rule *r) {
         action_clear(&r->on_complete);
 }
 
+static size_t name_hash(const char *name) {
+        size_t h = 5381;
+        for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+                h = h * 33 + *p;
+        return h;
+}
+
+/* The slot of `name` in the index: its rule's, or the free one it would
+ * take. Names are looked up once a rule, so loading is linear. */
+static size_t *name_slot(const struct rule_set *set, const char *name) {
+        for (size_t i = name_hash(name) & (set->by_name_cap - 1);; i = (i + 1) & (set->by_name_cap - 1)) {
+                size_t *slot = &set->by_name[i];
+                if (*slot == 0 || strcmp(set->rules[*slot - 1].name, name) == 0)
+                        return slot;
+        }
+}
+
 static const struct rule *find_rule(const struct rule_set *set, const char *name) {
-        for (size_t i = 0; i < set->n; i++)
-                if (strcmp(set->rules[i].name, name) == 0)
-                        return &set->rules[i];
-        return NULL;
+        size_t *slot = set->by_name_cap ? name_slot(set, name) : NULL;
+        return slot && *slot ? &set->rules[*slot - 1] : NULL;
+}
+
+/* Appends r (taken over), growing the array and the index geometrically. */
+static void add_rule(struct rule_set *set, const struct rule *r) {
+        if (set->n == set->cap) {
+                set->cap = set->cap ? 2 * set->cap : 16;
+                struct rule *rules = realloc(set->rules, set->cap * sizeof *rules);
+                if (!rules)
+                        abort();
+                set->rules = rules;
+        }
+        set->rules[set->n++] = *r;
+        if (2 * set->n >= set->by_name_cap) {
+                free(set->by_name);
+                set->by_name_cap = set->by_name_cap ? 2 * set->by_name_cap : 64;
+                if (!(set->by_name = calloc(set->by_name_cap, sizeof *set->by_name)))
+                        abort();
+                for (size_t i = 0; i < set->n; i++)
+                        *name_slot(set, set->rules[i].name) = i + 1;
+        } else
+                *name_slot(set, r->name) = set->n;
 }
 
 static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct ynode *n,
@@ -401,11 +455,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 return;
         }
         r.file = strdup(c->file);
-        struct rule *rules = realloc(set->rules, (set->n + 1) * sizeof *rules);
-        if (!rules)
-                abort();
-        set->rules = rules;
-        set->rules[set->n++] = r;
+        add_rule(set, &r);
 }
 
 int rules_load_text(struct rule_set *set, const char *file, const char *text, size_t len,
@@ -492,6 +542,7 @@ void rule_set_free(struct rule_set *set) {
         for (size_t i = 0; i < set->n; i++)
                 rule_free(&set->rules[i]);
         free(set->rules);
+        free(set->by_name);
         *set = (struct rule_set) {};
 }
 

@@ -70,7 +70,9 @@ bool rule_watches_cgroups(const struct rule *r);
 
 struct rule_set {
         struct rule *rules;
-        size_t n;
+        size_t n, cap;
+        size_t *by_name;        /* open addressing: index + 1 of a rule, 0 = free */
+        size_t by_name_cap;     /* a power of two, over twice n */
 };
 
 /* Adds the rules of one YAML text to `set`. Returns -EINVAL when any

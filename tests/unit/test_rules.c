@@ -266,6 +266,47 @@ static void cgroup_and_psi_rules(void **state) {
         unload(&l);
 }
 
+static void values_are_bounded(void **state) {
+        struct loaded l = {};
+        load(&l, "big.yaml",
+             "defaults: {window: 1000000000}\n"                       /* 1 */
+             "rules:\n"
+             "  - {name: a, metric: rss, when: {above: 1, for: 999999999}, actions: [stacks], max: 1000001}\n"
+             "  - {name: b, metric: rss, when: {above: 1, for: 2d}, actions: [stacks], cooldown: 90d,"
+             " interval: 2d}\n");
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l, 1, 20, "window: 1000000000 samples is more than the 3600 a window may hold");
+        expect_diag(&l, 3, 50, "for: 999999999 samples is more than the 100000 maximum");
+        expect_diag(&l, 3, 86, "max: 1000001 is more than 100000 firings");
+        expect_diag(&l, 4, 50, "for: 2d is more than the 1d maximum");
+        expect_diag(&l, 4, 84, "cooldown: 90d is more than the 30d maximum");
+        expect_diag(&l, 4, 99, "interval: 2d is more than the 1d maximum");
+        unload(&l);
+}
+
+/* Loading is linear in the number of rules (it once was quadratic: 200 000
+ * rules took minutes). */
+static void many_rules_load_quickly(void **state) {
+        enum { N = 100000 };
+        size_t cap = (size_t) N * 80 + 64, len = 0;
+        char *text = malloc(cap);
+        len += (size_t) snprintf(text + len, cap - len, "rules:\n");
+        for (int i = 0; i < N; i++)
+                len += (size_t) snprintf(text + len, cap - len,
+                                         "  - {name: r%d, metric: rss, when: {above: 1GiB}, actions: [stacks]}\n", i);
+        struct loaded l = {};
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+        l.r = rules_load_text(&l.set, "many.yaml", text, len, &l.diags);
+        double seconds = (double) (now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_SEC;
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.set.n, N);
+        /* Linear: well under a second here, a few under a sanitizer;
+         * quadratic: over 20 s. */
+        assert_true(seconds < 10);
+        unload(&l);
+        free(text);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(valid_rule),
@@ -275,6 +316,8 @@ int main(void) {
                 cmocka_unit_test(yaml_syntax_error_has_position),
                 cmocka_unit_test(builtin_default_rules_are_valid),
                 cmocka_unit_test(cgroup_and_psi_rules),
+                cmocka_unit_test(values_are_bounded),
+                cmocka_unit_test(many_rules_load_quickly),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
