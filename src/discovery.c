@@ -11,16 +11,26 @@ static int cmp_pid(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-bool seen_cache_has(const struct seen_cache *c, const struct scanned *s) {
+const struct seen *seen_cache_find(const struct seen_cache *c, const struct scanned *s) {
         if (c->n == 0)
-                return false;
+                return NULL;
         const struct seen *old = bsearch(&s->pid, c->items, c->n, sizeof *c->items, cmp_pid);
-        return old && old->starttime == s->starttime && strcmp(old->comm, s->comm) == 0;
+        return old && old->starttime == s->starttime && strcmp(old->comm, s->comm) == 0 ? old : NULL;
 }
 
-static void remember(struct seen *slot, const struct scanned *s) {
-        *slot = (struct seen) { .pid = s->pid, .starttime = s->starttime };
+/* Remembers a process no rule wanted, to be asked again after `backoff`
+ * scans. */
+static void remember(struct seen *slot, const struct scanned *s, unsigned short backoff) {
+        *slot = (struct seen) { .pid = s->pid, .starttime = s->starttime, .wait = backoff, .backoff = backoff };
         memcpy(slot->comm, s->comm, sizeof slot->comm);
+}
+
+/* Whether any rule matches on what changes without an exec. */
+static bool details_can_change(const struct rule_set *rules) {
+        for (size_t i = 0; i < rules->n; i++)
+                if (match_needs_details(&rules->rules[i].target))
+                        return true;
+        return false;
 }
 
 bool process_tree_contains(const struct scanned *all, size_t n, pid_t pid, pid_t self, pid_t command,
@@ -108,6 +118,7 @@ int discovery_scan(struct discovery *d) {
                 return -ENOMEM;
         }
         const struct discovery_hooks *h = &d->hooks;
+        bool recheck = details_can_change(d->rules);
         size_t n_seen = 0;
         for (size_t i = 0; i < n; i++) {
                 const struct scanned *s = &all[i];
@@ -115,17 +126,23 @@ int discovery_scan(struct discovery *d) {
                         continue;
                 bool tree = d->mode == MODE_RUN && process_tree_contains(all, n, s->pid, d->self, d->command, h);
                 /* In the tree the answer can change as processes are born;
-                 * elsewhere, a process no rule wanted is not asked again. */
-                if (!tree && seen_cache_has(&d->seen, s)) {
-                        remember(&seen[n_seen++], s);
+                 * elsewhere, a process no rule wanted is asked again only
+                 * when its title or user may have changed, less and less
+                 * often. */
+                const struct seen *old = tree ? NULL : seen_cache_find(&d->seen, s);
+                if (old && (!recheck || old->wait > 0)) {
+                        seen[n_seen] = *old;
+                        seen[n_seen++].wait = old->wait ? old->wait - 1 : 0;
                         continue;
                 }
                 struct proc_facts f = { .pid = s->pid, .comm = s->comm, .in_tree = tree };
                 size_t k = rules_for(d, &f, rules);
                 if (k > 0)
                         h->found(&f, s->starttime, rules, k, h->userdata);
-                else if (!tree)
-                        remember(&seen[n_seen++], s);
+                else if (!tree) {
+                        unsigned short backoff = old ? old->backoff * 2 : 1;
+                        remember(&seen[n_seen++], s, backoff < SEEN_WAIT_MAX ? backoff : SEEN_WAIT_MAX);
+                }
         }
         free(d->seen.items);
         d->seen = (struct seen_cache) { .items = seen, .n = n_seen };

@@ -22,19 +22,26 @@ struct scanned {
         char comm[16];
 };
 
-/* A process no rule wanted at the last scan. */
+/* A process no rule wanted at the last scan. Its cmdline and uid can still
+ * change without an exec (a title set after start, as PostgreSQL and nginx
+ * workers do; a setuid): where a rule matches on them, it is asked again
+ * after `wait` more scans, the wait doubling up to SEEN_WAIT_MAX. */
 struct seen {
         pid_t pid;
         uint64_t starttime;
         char comm[16];
+        unsigned short wait, backoff;
 };
+
+#define SEEN_WAIT_MAX 32
 
 struct seen_cache {
         struct seen *items;     /* sorted by pid */
         size_t n;
 };
 
-bool seen_cache_has(const struct seen_cache *c, const struct scanned *s);
+/* The entry of `s` if it was seen with the same identity and name. */
+const struct seen *seen_cache_find(const struct seen_cache *c, const struct scanned *s);
 
 struct discovery_hooks {
         /* Already a target: not reported again. */

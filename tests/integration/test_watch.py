@@ -157,3 +157,21 @@ rules:
     found = artifacts(out)
     assert len(found) == 1
     assert [x["status"] for x in trigger(found[0])["actions"]] == ["ok", "ok"]
+
+
+def test_title_set_after_start_is_matched(tmp_path, rules, autodump):
+    """A worker that sets its title after it starts, as PostgreSQL backends
+    and nginx workers do: same pid, start time and comm, a new cmdline. The
+    rescan asks again and matches it."""
+    r = rules("defaults: {interval: 200ms}\nrules:\n  - name: billing\n"
+              "    target: {cmdline: '^billing worker'}\n    metric: threads\n    when: {above: 1000}\n"
+              "    actions: [stacks]\n")
+    p = subprocess.Popen([MISBEHAVE, "retitle", "after=2", "title=billing worker process"])
+    try:
+        a = autodump("watch", "-r", r, "-o", tmp_path / "out")
+        time.sleep(1)
+        assert f"[{p.pid}]" not in a.text()              # not before its title is set
+        a.wait_log(f"watching misbehave[{p.pid}]", timeout=20)
+    finally:
+        p.kill()
+        p.wait()

@@ -6,6 +6,7 @@
  * leak    rate=MiB/s max=MiB        grow resident memory in leak_memory()
  * spin                              burn one core in spin_hot()
  * clock                             call clock_gettime (the vDSO) without end in poll_clock()
+ * retitle title=TEXT                rewrite its own command line to TEXT, as setproctitle() does
  * threads count=N                   start N threads in spawn_threads()
  * fds     count=N                   open N file descriptors in open_fds()
  * wide    threads=N reserve=MiB touch=MiB fill=pattern|random
@@ -91,6 +92,20 @@ __attribute__((noinline)) static void poll_clock(void) {
         struct timespec ts;
         for (;;)
                 clock_gettime(CLOCK_MONOTONIC, &ts);
+}
+
+/* The argv strings are one block of memory, which /proc/PID/cmdline shows:
+ * written over in place (zeros after the new title), the command line reads
+ * TEXT from then on, with the same pid, start time and comm. */
+__attribute__((noinline)) static void set_title(int argc, char **argv, const char *title) {
+        char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
+        size_t room = (size_t) (end - start), len = strlen(title);
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", title);       /* it lies inside the block */
+        memset(start, 0, room);
+        memcpy(start, copy, len < room ? len : room - 1);
+        announce("title set");
+        idle_forever();
 }
 
 static void *spin_in_thread(void *unused) {
@@ -203,6 +218,8 @@ static int behave(const char *mode, int argc, char **argv) {
                 spin_hot();
         if (strcmp(mode, "clock") == 0)
                 poll_clock();
+        if (strcmp(mode, "retitle") == 0)
+                set_title(argc, argv, arg(argc, argv, "title", "retitled"));
         if (strcmp(mode, "threads") == 0)
                 spawn_threads(atoi(arg(argc, argv, "count", "100")));
         if (strcmp(mode, "fds") == 0)

@@ -199,7 +199,7 @@ static void seen_cache_until_exec_or_new_pid(void **state) {
         assert_int_equal(discovery_scan(&fk->d), 0);
         assert_int_equal(fk->n_found, 1);
         struct scanned nginx = { 500, 1, 50, "nginx" };
-        assert_true(seen_cache_has(&fk->d.seen, &nginx));
+        assert_non_null(seen_cache_find(&fk->d.seen, &nginx));
         /* Same identity and name: its cmdline is not read again. */
         fake_process(fk, 500, 1, "nginx", 50, "nginx billing", 33);
         assert_int_equal(discovery_scan(&fk->d), 0);
@@ -210,11 +210,52 @@ static void seen_cache_until_exec_or_new_pid(void **state) {
         assert_int_equal(fk->n_found, 2);
         /* A recycled PID is a new process. */
         struct scanned redis = { 501, 1, 51, "redis-server" };
-        assert_true(seen_cache_has(&fk->d.seen, &redis));
+        assert_non_null(seen_cache_find(&fk->d.seen, &redis));
         fake_process(fk, 501, 1, "redis-server", 99, "redis-server billing", 0);
         assert_int_equal(discovery_scan(&fk->d), 0);
         assert_int_equal(fk->n_found, 3);
         assert_true(was_found(fk, 501));
+}
+
+static void late_title_is_matched_with_backoff(void **state) {
+        struct fake *fk = *state;
+        start(fk, MODE_WATCH,
+              "rules:\n  - {name: r, target: {cmdline: 'billing worker'}, metric: rss, when: {above: 1GiB},"
+              " actions: [stacks]}\n");
+        struct scanned nginx = { 500, 1, 50, "nginx" };
+        assert_int_equal(discovery_scan(&fk->d), 0);
+        assert_false(was_found(fk, 500));
+        assert_int_equal(seen_cache_find(&fk->d.seen, &nginx)->backoff, 1);
+        /* Asked again after 1, 2, 4… scans while it does not match. */
+        int asked_at[4], n_asked = 0;
+        for (int scan = 2; scan <= 8; scan++) {
+                unsigned short before = seen_cache_find(&fk->d.seen, &nginx)->backoff;
+                assert_int_equal(discovery_scan(&fk->d), 0);
+                if (seen_cache_find(&fk->d.seen, &nginx)->backoff != before && n_asked < 4)
+                        asked_at[n_asked++] = scan;
+        }
+        assert_int_equal(n_asked, 2);
+        assert_int_equal(asked_at[0], 3);
+        assert_int_equal(asked_at[1], 6);
+        /* Its worker sets its title now (same pid, start time and comm):
+         * found at the next time it is asked, within SEEN_WAIT_MAX scans. */
+        fake_process(fk, 500, 1, "nginx", 50, "nginx: billing worker process", 33);
+        for (int scan = 0; scan <= SEEN_WAIT_MAX && !was_found(fk, 500); scan++)
+                assert_int_equal(discovery_scan(&fk->d), 0);
+        assert_true(was_found(fk, 500));
+}
+
+static void comm_rules_never_ask_again(void **state) {
+        struct fake *fk = *state;
+        start(fk, MODE_WATCH,
+              "rules:\n  - {name: r, target: {comm: redis}, metric: rss, when: {above: 1GiB}, actions: [stacks]}\n");
+        for (int scan = 0; scan < 10; scan++)
+                assert_int_equal(discovery_scan(&fk->d), 0);
+        /* Only an exec changes comm, and that changes the entry: no
+         * rule can start matching, so it is never asked again. */
+        struct scanned nginx = { 500, 1, 50, "nginx" };
+        assert_int_equal(seen_cache_find(&fk->d.seen, &nginx)->backoff, 1);
+        assert_int_equal(fk->n_found, 0);
 }
 
 static void listed_pids(void **state) {
@@ -237,6 +278,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(run_mode_takes_the_tree, setup, teardown),
                 cmocka_unit_test_setup_teardown(watch_mode_matches_comm_cmdline_user, setup, teardown),
                 cmocka_unit_test_setup_teardown(seen_cache_until_exec_or_new_pid, setup, teardown),
+                cmocka_unit_test_setup_teardown(late_title_is_matched_with_backoff, setup, teardown),
+                cmocka_unit_test_setup_teardown(comm_rules_never_ask_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(listed_pids, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
