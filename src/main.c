@@ -361,6 +361,39 @@ static int cmd_list_or_show(int argc, char **argv, bool show) {
         return r;
 }
 
+/* What each subcommand is for, under its usage line, for `SUBCOMMAND
+ * --help`. */
+static const struct { const char *name, *what; } subcommands[] = {
+        { "run", "Starts COMMAND and watches it and every descendant (a container's entrypoint);\n"
+                 "exits with its exit code." },
+        { "watch", "Watches the processes and cgroups the rules select, and the -p PIDs, until\n"
+                   "SIGTERM (a service on a VM)." },
+        { "check", "Checks rule and config files: every problem as FILE:LINE:COL; exit 0 valid,\n"
+                   "1 invalid." },
+        { "sample", "Prints what the rules would see of processes and cgroups, every DURATION." },
+        { "collect", "Captures now: ACTION is core, stacks or profile; prints the artifact's path." },
+        { "list", "Lists the artifacts in the output directory." },
+        { "show", "Shows one artifact: what fired, why, and what each action did." },
+};
+
+/* `autodump SUBCOMMAND --help` (or -h): its usage line and what it is for.
+ * For run, only options before the command count. */
+static bool subcommand_help(const char *cmd, int argc, char **argv) {
+        bool asked = false;
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0 && !asked; i++)
+                asked = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+        for (size_t i = 0; asked && i < ELEMENTSOF(subcommands); i++) {
+                if (strcmp(subcommands[i].name, cmd) != 0)
+                        continue;
+                char prefix[32];
+                snprintf(prefix, sizeof prefix, "  autodump %s ", cmd);
+                const char *line = strstr(usage_text, prefix);
+                printf("usage:\n%.*s\n%s\n", (int) strcspn(line, "\n"), line, subcommands[i].what);
+                return true;
+        }
+        return false;
+}
+
 int main(int argc, char **argv) {
         log_init("autodump");
         if (argc < 2)
@@ -376,6 +409,8 @@ int main(int argc, char **argv) {
         }
         argc--;
         argv++;
+        if (subcommand_help(cmd, argc, argv))
+                return 0;
         if (strcmp(cmd, "run") == 0)
                 return cmd_run_or_watch(argc, argv, MODE_RUN);
         if (strcmp(cmd, "watch") == 0)

@@ -47,9 +47,17 @@ void rule_parse_command(struct schema_ctx *c, const struct ynode *n, const char 
                         a->argv[i] = strdup(v->items[i]->scalar);
                 else
                         a->argv[i] = strdup("");
-        if (v->items[0]->type == YNODE_SCALAR && v->items[0]->scalar[0] != '/')
-                schema_err(c, v->items[0], "argv[0] '%s' must be an absolute path (no PATH search, no shell)",
-                    v->items[0]->scalar);
+        /* A bare name is looked up on PATH now, once: the program run is
+         * the one `check` saw. */
+        const char *prog = v->items[0]->type == YNODE_SCALAR ? v->items[0]->scalar : "/";
+        char *found = NULL;
+        if (prog[0] != '/' && (strchr(prog, '/') || find_in_path(prog, &found) < 0))
+                schema_err(c, v->items[0], "argv[0] '%s' is neither an absolute path nor a program on PATH (no "
+                           "shell)", prog);
+        else if (found) {
+                free(a->argv[0]);
+                a->argv[0] = found;
+        }
         const struct ynode *t = schema_get(n, "timeout");
         if (t)
                 schema_duration(c, t, "timeout", &a->timeout);

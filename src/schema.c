@@ -59,10 +59,15 @@ void schema_check_keys(struct schema_ctx *c, const struct ynode *map, const char
                         continue;
                 }
                 const char *hint = suggest_near_miss(k->scalar, allowed);
-                if (hint)
+                if (hint) {
                         schema_err(c, k, "unknown key '%s' in %s (did you mean '%s'?)", k->scalar, where, hint);
-                else
-                        schema_err(c, k, "unknown key '%s' in %s", k->scalar, where);
+                        continue;
+                }
+                char valid[512] = "";
+                size_t len = 0;
+                for (const char *const *a = allowed; *a && len < sizeof valid; a++)
+                        len += (size_t) snprintf(valid + len, sizeof valid - len, "%s%s", a == allowed ? "" : ", ", *a);
+                schema_err(c, k, "unknown key '%s' in %s (valid: %s)", k->scalar, where, valid);
         }
 }
 

@@ -84,3 +84,24 @@ int opendir_at(int dirfd, const char *path, DIR **ret) {
 int exit_code_of_status(int status) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+int find_in_path(const char *name, char **ret) {
+        const char *path = getenv("PATH");
+        if (!path || !*path)
+                path = "/usr/local/bin:/usr/bin:/bin";
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                char *full;
+                if (asprintf(&full, "%s/%s", dir, name) < 0)
+                        return -ENOMEM;
+                if (access(full, X_OK) == 0) {
+                        *ret = full;
+                        return 0;
+                }
+                free(full);
+        }
+        return -ENOENT;
+}

@@ -55,5 +55,8 @@ int opendir_at(int dirfd, const char *path, DIR **ret);
  * signal N ended the process. */
 int exit_code_of_status(int status);
 
+/* The path of the program `name` in $PATH, or -ENOENT. */
+int find_in_path(const char *name, char **ret);
+
 /* Writes all of `buf` or fails with -errno. */
 int write_all(int fd, const void *buf, size_t len);

@@ -19,6 +19,7 @@
 #include "runmode.h"
 #include "sampling.h"
 #include "target.h"
+#include "units.h"
 
 struct watchdog {
         const struct watchdog_options *o;
@@ -39,6 +40,7 @@ struct watchdog {
         usec_t tick;
         usec_t next_scan;
         bool scan_needed;       /* some rule selects processes by itself */
+        bool said_idle;         /* "no process matches yet" was logged */
         bool stopping;
 };
 
@@ -163,7 +165,12 @@ static void on_found(const struct proc_facts *f, uint64_t starttime, const struc
                 return;
         }
         target_insert(&wd->targets, tg);
-        log_info("watching %s[%d] with %zu rule%s", tg->name, (int) tg->id.pid, n, n == 1 ? "" : "s");
+        /* Enough of the command line to tell apart processes of one name
+         * (postgres, nginx workers). */
+        _cleanup_free_ char *cmdline = NULL;
+        (void) proc_read_cmdline(&wd->proc, f->pid, &cmdline);
+        log_info("watching %s[%d] with %zu rule%s: %.80s%s", tg->name, (int) tg->id.pid, n, n == 1 ? "" : "s",
+                 cmdline ? cmdline : "", cmdline && strlen(cmdline) > 80 ? "…" : "");
         if (n_cgroup)
                 bind_process_cgroup(wd, f, cgroup_rules, n_cgroup);
 }
@@ -209,6 +216,13 @@ static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
                 int r = discovery_scan(&wd->discovery);
                 if (r < 0)
                         log_error("cannot list processes: %s", strerror(-r));
+                /* Said once: a watchdog that watches nothing looks broken. */
+                if (wd->o->mode == MODE_WATCH && wd->targets.count == 0 && !wd->said_idle) {
+                        char iv[32];
+                        format_duration(wd->o->config->interval, iv, sizeof iv);
+                        log_info("no process matches the rules yet; looking again every %s", iv);
+                        wd->said_idle = true;
+                }
                 target_foreach(&wd->targets, drop_if_removed, wd);
                 if (cgroup_mounts_any(&wd->cgroups) && (r = cgroup_discovery_scan(&wd->cgroup_discovery)) < 0)
                         log_error("cannot look for cgroups: %s", strerror(-r));

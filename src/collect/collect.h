@@ -74,5 +74,4 @@ bool collect_ensure_running(const struct proc_root *proc, int pidfd, pid_t pid,
  * (0: none). *ret_status is the waitpid status. -ETIME on timeout. */
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
                    int *ret_status);
-/* The path of `name` in $PATH, or -ENOENT. */
-int find_in_path(const char *name, char **ret);
+

@@ -44,27 +44,6 @@ void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx
                 result_set(res, ACTION_FAILED, "cannot stop the process: %s", strerror(-r));
 }
 
-int find_in_path(const char *name, char **ret) {
-        const char *path = getenv("PATH");
-        if (!path || !*path)
-                path = "/usr/local/bin:/usr/bin:/bin";
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        char *save = NULL;
-        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-                char *full;
-                if (asprintf(&full, "%s/%s", dir, name) < 0)
-                        return -ENOMEM;
-                if (access(full, X_OK) == 0) {
-                        *ret = full;
-                        return 0;
-                }
-                free(full);
-        }
-        return -ENOENT;
-}
-
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
                    int *ret_status) {
         pid_t child = fork();

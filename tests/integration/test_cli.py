@@ -123,3 +123,27 @@ def test_help_and_version():
     assert r.returncode == 0 and "autodump run" in r.stdout and "autodump watch" in r.stdout
     r = autodump("--version")
     assert r.returncode == 0 and r.stdout.startswith("autodump ")
+
+
+def test_every_subcommand_has_help():
+    for cmd in ("run", "watch", "check", "sample", "collect", "list", "show"):
+        r = autodump(cmd, "--help")
+        assert r.returncode == 0 and r.stdout.startswith(f"usage:\n  autodump {cmd} "), (cmd, r.stdout, r.stderr)
+    # After --, --help is the command's own.
+    r = autodump("run", "-r", "/nonexistent", "--", "true", "--help")
+    assert r.returncode == 2 and "usage:" not in r.stdout
+
+
+def test_unknown_keys_list_the_valid_ones_and_bare_programs_are_found(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - {name: a, metric: rss, when: {above: 1GiB, xyzzy: 3}, actions: [stacks]}\n")
+    r = autodump("check", "-r", bad)
+    assert r.returncode == 1
+    assert "bad.yaml:2:48: unknown key 'xyzzy' in when (valid: above, spike, min, for, growth, over" in r.stderr
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("rules:\n  - {name: a, metric: rss, when: {above: 1GiB}, actions: [{exec: {argv: [date]}}]}\n")
+    assert autodump("check", "-r", ok).returncode == 0
+    ok.write_text("rules:\n  - {name: a, metric: rss, when: {above: 1GiB}, "
+                  "actions: [{exec: {argv: [no-such-program-here]}}]}\n")
+    r = autodump("check", "-r", ok)
+    assert r.returncode == 1 and "is neither an absolute path nor a program on PATH" in r.stderr

@@ -154,7 +154,7 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 23, 13, "metric 'go.goroutines' has no source in this version yet");
         expect_diag(&l, 25, 15, "action 'go.heap' is not supported yet");
         expect_diag(&l, 28, 19, "'lots' is not a size");
-        expect_diag(&l, 29, 30, "argv[0] 'notify' must be an absolute path");
+        expect_diag(&l, 29, 30, "argv[0] 'notify' is neither an absolute path nor a program on PATH");
         expect_diag(&l, 30, 11, "name 'Bad Name' may use only");
         expect_diag(&l, 32, 11, "when needs 'above', 'spike' or 'growth'");
         expect_diag(&l, 33, 14, "actions must be a list, not a scalar");
