@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "collector.h"
+#include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "log.h"
@@ -17,15 +17,14 @@
 #include "version.h"
 #include "watchdog.h"
 
-#define EXIT_USAGE 2
-
 static const char usage_text[] =
         "usage:\n"
         "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] -- COMMAND [ARG]...\n"
         "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-p PID]...\n"
         "  autodump check  [-c FILE] [-r RULES]...\n"
         "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [PID]...\n"
-        "  autodump collect ACTION[,ACTION]... [-o DIR] PID\n"
+        "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via native|gcore]\n"
+        "                   [--duration DURATION] [--frequency HZ] PID\n"
         "  autodump list   [-o DIR] [--json]\n"
         "  autodump show   ID|DIR\n"
         "  autodump --help | --version\n"
@@ -34,115 +33,6 @@ static const char usage_text[] =
         "default rules and watch uses the config's rules path (/etc/autodump/rules.d).\n"
         "Output: -o, else $AUTODUMP_OUTPUT, else the config's output, else ./autodump-out\n"
         "(run, collect) or /var/lib/autodump (watch).\n";
-
-static int usage_error(const char *fmt, const char *arg) {
-        fprintf(stderr, "autodump: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nTry 'autodump --help'.\n");
-        return EXIT_USAGE;
-}
-
-struct common {
-        const char *config_path;
-        const char **rule_paths;
-        size_t n_rule_paths;
-        const char *output;
-        bool dry_run;
-        bool json;
-        pid_t *pids;
-        size_t n_pids;
-        char **cgroups;
-        size_t n_cgroups;
-        usec_t interval;
-        unsigned count;
-};
-
-enum { OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP };
-#define LONG(opt) (1u << ((opt) - 256))
-
-static int add_pid(struct common *c, const char *arg) {
-        unsigned pid;
-        if (parse_unsigned(arg, &pid) < 0 || pid == 0)
-                return -EINVAL;
-        pid_t *p = realloc(c->pids, (c->n_pids + 1) * sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        c->pids = p;
-        c->pids[c->n_pids++] = (pid_t) pid;
-        return 0;
-}
-
-/* Parses the options every subcommand shares; `allowed` is the getopt
- * string of the short ones this subcommand takes, `longs` a mask of the
- * long-only ones. Returns optind, or -1 after printing a usage error. */
-static int parse_common(int argc, char **argv, const char *allowed, unsigned longs, struct common *c) {
-        static const struct option longopts[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "rules", required_argument, NULL, 'r' },
-                { "output", required_argument, NULL, 'o' },
-                { "pid", required_argument, NULL, 'p' },
-                { "interval", required_argument, NULL, 'i' },
-                { "count", required_argument, NULL, 'n' },
-                { "dry-run", no_argument, NULL, OPT_DRY_RUN },
-                { "record", required_argument, NULL, OPT_RECORD },
-                { "json", no_argument, NULL, OPT_JSON },
-                { "cgroup", required_argument, NULL, OPT_CGROUP },
-                {},
-        };
-        int opt;
-        optind = 1;
-        opterr = 0;
-        while ((opt = getopt_long(argc, argv, allowed, longopts, NULL)) != -1) {
-                if (opt == '?' || opt == ':' || (opt >= 256 ? !(longs & LONG(opt)) : !strchr(allowed, opt))) {
-                        usage_error("unknown or misplaced option '%s'", argv[optind - 1]);
-                        return -1;
-                }
-                switch (opt) {
-                case 'c': c->config_path = optarg; break;
-                case 'r': {
-                        const char **p = realloc(c->rule_paths, (c->n_rule_paths + 1) * sizeof *p);
-                        if (!p)
-                                return -1;
-                        c->rule_paths = p;
-                        c->rule_paths[c->n_rule_paths++] = optarg;
-                        break;
-                }
-                case 'o': c->output = optarg; break;
-                case 'p':
-                        if (add_pid(c, optarg) < 0) {
-                                usage_error("-p: '%s' is not a PID", optarg);
-                                return -1;
-                        }
-                        break;
-                case 'i':
-                        if (parse_duration(optarg, &c->interval) < 0 || c->interval == 0) {
-                                usage_error("-i: '%s' is not a duration (such as 500ms or 2s)", optarg);
-                                return -1;
-                        }
-                        break;
-                case 'n':
-                        if (parse_unsigned(optarg, &c->count) < 0) {
-                                usage_error("-n: '%s' is not a count", optarg);
-                                return -1;
-                        }
-                        break;
-                case OPT_DRY_RUN: c->dry_run = true; break;
-                case OPT_JSON: c->json = true; break;
-                case OPT_CGROUP: {
-                        char **p = realloc(c->cgroups, (c->n_cgroups + 1) * sizeof *p);
-                        if (!p)
-                                return -1;
-                        c->cgroups = p;
-                        c->cgroups[c->n_cgroups++] = optarg;
-                        break;
-                }
-                case OPT_RECORD:
-                        usage_error("%s is not supported yet by this version", argv[optind - 1]);
-                        return -1;
-                }
-        }
-        return optind;
-}
 
 /* Loads the config (-c must exist; the default path may not) and the rules:
  * -r paths, else the built-in rules (run) or the config's path (watch,
@@ -164,17 +54,6 @@ static bool load_all(const struct common *c, bool builtin_default, struct config
         bool ok = diags.n == 0;
         diags_free(&diags);
         return ok;
-}
-
-static const char *output_dir(const struct common *c, const struct config *config, const char *fallback) {
-        if (c->output)
-                return c->output;
-        const char *env = getenv("AUTODUMP_OUTPUT");
-        if (env && *env)
-                return env;
-        if (config->output)
-                return config->output;
-        return fallback;
 }
 
 static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
@@ -226,99 +105,6 @@ static int cmd_check(int argc, char **argv) {
         config_free(&config);
         free(c.rule_paths);
         return ok ? 0 : 1;
-}
-
-static int parse_action_list(const char *list, struct action **ret, size_t *ret_n) {
-        _cleanup_free_ char *copy = strdup(list);
-        if (!copy)
-                return -ENOMEM;
-        struct action *acts = NULL;
-        size_t n = 0;
-        char *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                struct action a = {};
-                /* exec and signal need options a comma list cannot give. */
-                if (action_from_name(tok, &a.kind) < 0 || a.kind == ACTION_EXEC || a.kind == ACTION_SIGNAL) {
-                        free(acts);
-                        usage_error("collect: unknown action '%s' (core, stacks, profile)", tok);
-                        return -EINVAL;
-                }
-                struct action *m = realloc(acts, (n + 1) * sizeof *m);
-                if (!m) {
-                        free(acts);
-                        return -ENOMEM;
-                }
-                acts = m;
-                acts[n++] = a;
-        }
-        *ret = acts;
-        *ret_n = n;
-        return 0;
-}
-
-static int cmd_collect(int argc, char **argv) {
-        struct common c = {};
-        /* ACTIONS may come before or after the options. */
-        int i = parse_common(argc, argv, "c:o:", 0, &c);
-        if (i < 0)
-                return EXIT_USAGE;
-        if (argc - i != 2)
-                return usage_error("%s", "collect needs ACTION[,ACTION]... and one PID");
-        _cleanup_free_ struct action *actions = NULL;
-        size_t n_actions;
-        unsigned pid;
-        if (parse_action_list(argv[i], &actions, &n_actions) < 0)
-                return EXIT_USAGE;
-        if (parse_unsigned(argv[i + 1], &pid) < 0 || pid == 0)
-                return usage_error("'%s' is not a PID", argv[i + 1]);
-
-        struct config config;
-        struct diags diags = {};
-        config_defaults(&config);
-        config_load(&config, c.config_path ? c.config_path : CONFIG_DEFAULT_PATH, c.config_path != NULL, &diags);
-        diags_print(&diags, stderr);
-        int ret = 1;
-        struct proc_root proc = { .fd = -1 };
-        struct artifact a = { .dir_fd = -1 };
-        int pidfd = -1;
-        _cleanup_free_ char *path = NULL;       /* before any goto: it is freed at every exit */
-        struct action hook = {};
-        if (diags.n)
-                goto out;
-        if (proc_root_open("/proc", &proc) < 0)
-                goto out;
-        struct proc_stat st;
-        pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
-        if (pidfd < 0 || proc_read_stat(&proc, (pid_t) pid, &st) < 0) {
-                fprintf(stderr, "autodump: PID %u: no such process\n", pid);
-                goto out;
-        }
-        struct firing f = {
-                .rule = "manual", .actions = actions, .n_actions = n_actions, .metric = "",
-                .pid = (pid_t) pid, .starttime = st.starttime, .pidfd = pidfd,
-                .stopped_at_firing = st.state == 'T', .wall = now_usec(CLOCK_REALTIME),
-                .min_free_pct = config.min_free_pct,
-        };
-        memcpy(f.comm, st.comm, sizeof f.comm);
-        if (config.on_complete && action_from_command_line(config.on_complete, config.on_complete_timeout, &hook) == 0)
-                f.on_complete = &hook;
-        if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
-                             (pid_t) pid, &a) < 0)
-                goto out;
-        umask(0077);    /* as in a forked collector: cores hold secrets */
-        if (collector_run(&proc, &f, &a, &path) == 0) {
-                printf("%s\n", path);
-                ret = artifact_all_ok(path) ? 0 : 1;
-        }
-out:
-        action_clear(&hook);
-        if (pidfd >= 0)
-                close(pidfd);
-        artifact_done(&a);
-        proc_root_close(&proc);
-        diags_free(&diags);
-        config_free(&config);
-        return ret;
 }
 
 static int cmd_sample(int argc, char **argv) {
@@ -418,7 +204,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "check") == 0)
                 return cmd_check(argc, argv);
         if (strcmp(cmd, "collect") == 0)
-                return cmd_collect(argc, argv);
+                return collect_command(argc, argv);
         if (strcmp(cmd, "sample") == 0)
                 return cmd_sample(argc, argv);
         if (strcmp(cmd, "list") == 0)

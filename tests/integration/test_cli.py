@@ -147,3 +147,23 @@ def test_unknown_keys_list_the_valid_ones_and_bare_programs_are_found(tmp_path):
                   "actions: [{exec: {argv: [no-such-program-here]}}]}\n")
     r = autodump("check", "-r", ok)
     assert r.returncode == 1 and "is neither an absolute path nor a program on PATH" in r.stderr
+
+
+def test_collect_takes_the_actions_options(tmp_path):
+    t = subprocess.Popen([MISBEHAVE, "idle"])
+    try:
+        time.sleep(0.2)
+        r = autodump("collect", "core", t.pid, "--compress", "zstd", "-o", tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert [f.name for f in Path(r.stdout.strip()).iterdir() if f.name.startswith("core")] == ["core.zst"]
+        r = autodump("collect", "profile", "--duration", "300ms", "--frequency", "49", "-o", tmp_path, t.pid)
+        assert r.returncode == 0, r.stderr
+        profile = [a for a in json.loads((Path(r.stdout.strip()) / "trigger.json").read_text())["actions"]][0]
+        assert profile["status"] == "ok" and profile["seconds"] < 3
+        r = autodump("collect", "cor", t.pid)
+        assert r.returncode == 2 and "unknown action 'cor' (did you mean 'core'?)" in r.stderr
+        r = autodump("collect", "stacks", "--compress", "zstd", t.pid)
+        assert r.returncode == 2 and "--compress goes with an action that takes it" in r.stderr
+    finally:
+        t.kill()
+        t.wait()

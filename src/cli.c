@@ -1,0 +1,117 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "units.h"
+
+int usage_error(const char *fmt, const char *arg) {
+        fprintf(stderr, "autodump: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nTry 'autodump --help'.\n");
+        return EXIT_USAGE;
+}
+
+int add_pid(struct common *c, const char *arg) {
+        unsigned pid;
+        if (parse_unsigned(arg, &pid) < 0 || pid == 0)
+                return -EINVAL;
+        pid_t *p = realloc(c->pids, (c->n_pids + 1) * sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        c->pids = p;
+        c->pids[c->n_pids++] = (pid_t) pid;
+        return 0;
+}
+
+int parse_common(int argc, char **argv, const char *allowed, unsigned longs, struct common *c) {
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "rules", required_argument, NULL, 'r' },
+                { "output", required_argument, NULL, 'o' },
+                { "pid", required_argument, NULL, 'p' },
+                { "interval", required_argument, NULL, 'i' },
+                { "count", required_argument, NULL, 'n' },
+                { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+                { "record", required_argument, NULL, OPT_RECORD },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "cgroup", required_argument, NULL, OPT_CGROUP },
+                { "compress", required_argument, NULL, OPT_COMPRESS },
+                { "filter", required_argument, NULL, OPT_FILTER },
+                { "via", required_argument, NULL, OPT_VIA },
+                { "duration", required_argument, NULL, OPT_DURATION },
+                { "frequency", required_argument, NULL, OPT_FREQUENCY },
+                {},
+        };
+        int opt;
+        optind = 1;
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, allowed, longopts, NULL)) != -1) {
+                if (opt == '?' || opt == ':' || (opt >= 256 ? !(longs & LONG(opt)) : !strchr(allowed, opt))) {
+                        usage_error("unknown or misplaced option '%s'", argv[optind - 1]);
+                        return -1;
+                }
+                switch (opt) {
+                case 'c': c->config_path = optarg; break;
+                case 'r': {
+                        const char **p = realloc(c->rule_paths, (c->n_rule_paths + 1) * sizeof *p);
+                        if (!p)
+                                return -1;
+                        c->rule_paths = p;
+                        c->rule_paths[c->n_rule_paths++] = optarg;
+                        break;
+                }
+                case 'o': c->output = optarg; break;
+                case 'p':
+                        if (add_pid(c, optarg) < 0) {
+                                usage_error("-p: '%s' is not a PID", optarg);
+                                return -1;
+                        }
+                        break;
+                case 'i':
+                        if (parse_duration(optarg, &c->interval) < 0 || c->interval == 0) {
+                                usage_error("-i: '%s' is not a duration (such as 500ms or 2s)", optarg);
+                                return -1;
+                        }
+                        break;
+                case 'n':
+                        if (parse_unsigned(optarg, &c->count) < 0) {
+                                usage_error("-n: '%s' is not a count", optarg);
+                                return -1;
+                        }
+                        break;
+                case OPT_DRY_RUN: c->dry_run = true; break;
+                case OPT_JSON: c->json = true; break;
+                case OPT_CGROUP: {
+                        char **p = realloc(c->cgroups, (c->n_cgroups + 1) * sizeof *p);
+                        if (!p)
+                                return -1;
+                        c->cgroups = p;
+                        c->cgroups[c->n_cgroups++] = optarg;
+                        break;
+                }
+                case OPT_COMPRESS: c->compress = optarg; break;
+                case OPT_FILTER: c->filter = optarg; break;
+                case OPT_VIA: c->via = optarg; break;
+                case OPT_DURATION: c->duration = optarg; break;
+                case OPT_FREQUENCY: c->frequency = optarg; break;
+                case OPT_RECORD:
+                        usage_error("%s is not supported yet by this version", argv[optind - 1]);
+                        return -1;
+                }
+        }
+        return optind;
+}
+
+const char *output_dir(const struct common *c, const struct config *config, const char *fallback) {
+        if (c->output)
+                return c->output;
+        const char *env = getenv("AUTODUMP_OUTPUT");
+        if (env && *env)
+                return env;
+        if (config->output)
+                return config->output;
+        return fallback;
+}

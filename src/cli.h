@@ -1,0 +1,48 @@
+/* The command line's shared parts: the options subcommands have in common,
+ * usage errors, where artifacts go. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+
+struct common {
+        const char *config_path;
+        const char **rule_paths;
+        size_t n_rule_paths;
+        const char *output;
+        bool dry_run;
+        bool json;
+        pid_t *pids;
+        size_t n_pids;
+        char **cgroups;
+        size_t n_cgroups;
+        usec_t interval;
+        unsigned count;
+        /* collect: the actions' options */
+        const char *compress, *filter, *via, *duration, *frequency;
+};
+
+enum {
+        OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP,
+        OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY,
+};
+#define LONG(opt) (1u << ((opt) - 256))
+
+/* Prints "autodump: MESSAGE" and the hint; returns EXIT_USAGE. */
+int usage_error(const char *fmt, const char *arg);
+int add_pid(struct common *c, const char *arg);
+/* Parses the options every subcommand shares; `allowed` is the getopt
+ * string of the short ones this subcommand takes, `longs` a mask of the
+ * long-only ones. Returns optind, or -1 after printing a usage error. */
+int parse_common(int argc, char **argv, const char *allowed, unsigned longs, struct common *c);
+/* -o, else $AUTODUMP_OUTPUT, else the config's output, else `fallback`. */
+const char *output_dir(const struct common *c, const struct config *config, const char *fallback);
+
+/* `autodump collect` (collect_command.c). */
+int collect_command(int argc, char **argv);
