@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "metric.h"
+#include "store.h"
 #include "util.h"
 
 static json_t *load_trigger(const char *dir) {
@@ -46,10 +47,17 @@ int list_artifacts(const char *output, bool json) {
                 return 1;
         }
         json_t *all = json_array();
+        if (!json)
+                printf("%-60s %-7s %10s  %s\n", "ID", "STATUS", "SIZE", "RULE ON TARGET");
         for (int i = 0; i < n; i++) {
                 char dir[4096];
                 snprintf(dir, sizeof dir, "%s/%s", output, entries[i]->d_name);
                 json_t *doc = load_trigger(dir);
+                /* On disk: a sparse core counts what it holds. */
+                uint64_t bytes = 0;
+                _cleanup_close_ int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dir_fd >= 0)
+                        (void) dir_disk_usage(dir_fd, &bytes);
                 if (doc) {
                         json_t *t = json_object_get(doc, "target");
                         const char *time = json_string_value(json_object_get(doc, "time"));
@@ -57,13 +65,17 @@ int list_artifacts(const char *output, bool json) {
                         const char *comm = json_string_value(json_object_get(t, "comm"));
                         int pid = (int) json_integer_value(json_object_get(t, "pid"));
                         if (json)
-                                json_array_append_new(all, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i, s:s}",
+                                json_array_append_new(all, json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:i, s:s, s:I}",
                                                                      "id", entries[i]->d_name, "dir", dir,
                                                                      "time", time, "rule", rule, "comm", comm,
-                                                                     "pid", pid, "status", artifact_status(doc)));
-                        else
-                                printf("%-60s %-7s %s %s[%d]\n", entries[i]->d_name, artifact_status(doc),
-                                       rule ?: "?", comm ?: "?", pid);
+                                                                     "pid", pid, "status", artifact_status(doc),
+                                                                     "disk_bytes", (json_int_t) bytes));
+                        else {
+                                char size[32];
+                                metric_format(METRIC_RSS, (double) bytes, size, sizeof size);
+                                printf("%-60s %-7s %10s  %s on %s[%d]\n", entries[i]->d_name, artifact_status(doc),
+                                       size, rule ?: "?", comm ?: "?", pid);
+                        }
                         json_decref(doc);
                 }
                 free(entries[i]);

@@ -8,17 +8,22 @@
 #include "suggest.h"
 #include "units.h"
 
+/* The signals a `signal` action may send, NULL-terminated for near-miss
+ * suggestions; SIG may be left out. */
+static const char *const signal_names[] = {
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGABRT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM",
+        "SIGCONT", "SIGSTOP", "SIGTRAP", "SIGSEGV", NULL,
+};
+
 static int signal_from_name(const char *s) {
-        static const struct { const char *name; int signo; } sigs[] = {
-                { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ABRT", SIGABRT },
-                { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM },
-                { "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TRAP", SIGTRAP }, { "SEGV", SIGSEGV },
+        static const int numbers[] = {
+                SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGUSR1, SIGUSR2, SIGTERM, SIGCONT, SIGSTOP, SIGTRAP,
+                SIGSEGV,
         };
-        if (strncmp(s, "SIG", 3) == 0)
-                s += 3;
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                if (strcmp(sigs[i].name, s) == 0)
-                        return sigs[i].signo;
+        _Static_assert(ELEMENTSOF(numbers) + 1 == ELEMENTSOF(signal_names), "a number for every name");
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++)
+                if (strcmp(signal_names[i], s) == 0 || strcmp(signal_names[i] + 3, s) == 0)
+                        return numbers[i];
         return -EINVAL;
 }
 
@@ -172,8 +177,13 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                         return false;
                 }
                 a->signo = signal_from_name(opts->scalar);
-                if (a->signo < 0)
-                        schema_err(c, opts, "unknown signal '%s'", opts->scalar);
+                if (a->signo < 0) {
+                        const char *hint = suggest_near_miss(opts->scalar, signal_names);
+                        if (hint)
+                                schema_err(c, opts, "unknown signal '%s' (did you mean '%s'?)", opts->scalar, hint);
+                        else
+                                schema_err(c, opts, "unknown signal '%s'", opts->scalar);
+                }
                 return true;
         default:
                 return false;

@@ -114,6 +114,11 @@ def test_list_and_show(tmp_path):
     art = Path(r.stdout.strip())
     listed = json.loads(autodump("list", "-o", tmp_path, "--json").stdout)
     assert [(x["id"], x["rule"], x["pid"], x["status"]) for x in listed] == [(art.name, "manual", t.pid, "ok")]
+    assert listed[0]["disk_bytes"] > 0
+    header, row = autodump("list", "-o", tmp_path).stdout.splitlines()
+    assert header.split() == ["ID", "STATUS", "SIZE", "RULE", "ON", "TARGET"]
+    assert row.split()[0] == art.name and row.split()[2].endswith("MiB")
+    assert row.endswith(f"manual on misbehave[{t.pid}]")
     shown = autodump("show", art).stdout
     assert f"target: misbehave[{t.pid}]" in shown and "stacks   ok" in shown
 
@@ -147,6 +152,9 @@ def test_unknown_keys_list_the_valid_ones_and_bare_programs_are_found(tmp_path):
                   "actions: [{exec: {argv: [no-such-program-here]}}]}\n")
     r = autodump("check", "-r", ok)
     assert r.returncode == 1 and "is neither an absolute path nor a program on PATH" in r.stderr
+    ok.write_text("rules:\n  - {name: a, metric: rss, when: {above: 1GiB}, actions: [{signal: SIGQIT}]}\n")
+    r = autodump("check", "-r", ok)
+    assert r.returncode == 1 and "unknown signal 'SIGQIT' (did you mean 'SIGQUIT'?)" in r.stderr
 
 
 def test_collect_takes_the_actions_options(tmp_path):
