@@ -76,11 +76,12 @@ uint64_t pprof_function(struct pprof *p, const char *name, const char *file) {
         return p->n_functions;
 }
 
-uint64_t pprof_mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset, const char *file) {
-        int64_t f = pprof_string(p, file);
-        if (f < 0 || grow((void **) &p->mappings, p->n_mappings, sizeof *p->mappings) < 0)
+uint64_t pprof_mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset, const char *file,
+                       const char *build_id) {
+        int64_t f = pprof_string(p, file), b = pprof_string(p, build_id);
+        if (f < 0 || b < 0 || grow((void **) &p->mappings, p->n_mappings, sizeof *p->mappings) < 0)
                 return 0;
-        p->mappings[p->n_mappings++] = (struct pprof_mapping) { start, limit, offset, f };
+        p->mappings[p->n_mappings++] = (struct pprof_mapping) { start, limit, offset, f, b };
         return p->n_mappings;
 }
 
@@ -193,6 +194,7 @@ static int encode(const struct pprof *p, struct buf *out) {
                 field_varint(&msg, 3, m->limit);
                 field_varint(&msg, 4, m->offset);
                 field_varint(&msg, 5, (uint64_t) m->filename);
+                field_varint(&msg, 6, (uint64_t) m->build_id);
                 field_varint(&msg, 7, 1);       /* has_functions */
                 field_varint(&msg, 8, 1);       /* has_filenames */
                 field_varint(&msg, 9, 1);       /* has_line_numbers */

@@ -13,6 +13,7 @@ struct pprof_function {
 struct pprof_mapping {
         uint64_t start, limit, offset;
         int64_t filename;
+        int64_t build_id;               /* hex, so it can be symbolized again later; 0: "" */
 };
 
 struct pprof_location {
@@ -49,7 +50,8 @@ int64_t pprof_string(struct pprof *p, const char *s);
 /* Id (1-based) of the function (name, file), adding it once. */
 uint64_t pprof_function(struct pprof *p, const char *name, const char *file);
 /* Id (1-based) of a new mapping; the first added is the main binary. */
-uint64_t pprof_mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset, const char *file);
+uint64_t pprof_mapping(struct pprof *p, uint64_t start, uint64_t limit, uint64_t offset, const char *file,
+                       const char *build_id);
 /* Id (1-based) of a new location. */
 uint64_t pprof_location(struct pprof *p, uint64_t address, uint64_t mapping_id, uint64_t function_id,
                         int64_t line);

@@ -257,8 +257,17 @@ static int add_mapping(Dwfl_Module *mod, void **userdata, const char *name, Dwar
         bool is_exe = m->exe && path && strcmp(path, m->exe) == 0;
         if (is_exe != m->main_pass || m->n >= ELEMENTSOF(m->mods))
                 return DWARF_CB_OK;
+        /* The ELF build ID, in hex as pprof and debuginfod name it: the
+         * profile can be symbolized again against debug symbols. */
+        const unsigned char *bits;
+        GElf_Addr vaddr, bias;
+        (void) dwfl_module_getelf(mod, &bias);  /* the ID is known once its ELF is read */
+        int len = dwfl_module_build_id(mod, &bits, &vaddr);
+        char build_id[2 * 64 + 1] = "";
+        for (int i = 0; i < len && i < 64; i++)
+                snprintf(build_id + 2 * i, 3, "%02x", bits[i]);
         m->mods[m->n] = mod;
-        m->ids[m->n++] = pprof_mapping(m->out, start, end, 0, path ? path : "");
+        m->ids[m->n++] = pprof_mapping(m->out, start, end, 0, path ? path : "", build_id);
         return DWARF_CB_OK;
 }
 
@@ -271,6 +280,8 @@ static uint64_t mapping_of(const struct module_ids *m, Dwfl_Module *mod) {
 
 static int symbolize(struct profiler *p, struct pprof *out) {
         Dwfl *dwfl = symbols_open(p->pid);
+        struct perf_map jit = {};
+        (void) perf_map_load(p->proc_fd, p->pid, &jit);
         char exe_link[64], exe[4096];
         snprintf(exe_link, sizeof exe_link, "%d/exe", (int) p->pid);
         ssize_t len = readlinkat(p->proc_fd, exe_link, exe, sizeof exe - 1);
@@ -279,6 +290,7 @@ static int symbolize(struct profiler *p, struct pprof *out) {
         if (!mods) {
                 if (dwfl)
                         dwfl_end(dwfl);
+                perf_map_free(&jit);
                 return -ENOMEM;
         }
         *mods = (struct module_ids) { .out = out, .exe = len > 0 ? exe : NULL, .main_pass = true };
@@ -296,8 +308,7 @@ static int symbolize(struct profiler *p, struct pprof *out) {
                                  * call is the instruction before. */
                                 Dwarf_Addr lookup = i == 0 ? s->ips[i] : s->ips[i] - 1;
                                 struct symbol sym = {};
-                                if (dwfl)
-                                        symbols_lookup(dwfl, lookup, &sym);
+                                symbols_lookup(dwfl, &jit, lookup, &sym);
                                 const char *name = sym.name;
                                 char unknown[64];
                                 if (!name) {
@@ -318,6 +329,7 @@ static int symbolize(struct profiler *p, struct pprof *out) {
                 }
         if (dwfl)
                 dwfl_end(dwfl);
+        perf_map_free(&jit);
         free(mods);
         return r;
 }

@@ -43,8 +43,8 @@ static int frame_cb(Dwfl_Frame *frame, void *arg) {
 /* "symbol+0xoff (module) at file:line" for an address, formatted once per
  * distinct address: the threads of a pool share their frames. When the
  * cache is full the text goes to `buf`. */
-static const char *describe(Dwfl *dwfl, struct symbol_cache *cache, Dwarf_Addr lookup, bool activation,
-                            char *buf, size_t size) {
+static const char *describe(Dwfl *dwfl, const struct perf_map *jit, struct symbol_cache *cache, Dwarf_Addr lookup,
+                            bool activation, char *buf, size_t size) {
         size_t slot = (size_t) (lookup * 0x9E3779B97F4A7C15ULL >> 52) & (SYMBOL_CACHE - 1);
         size_t probes = 0;
         while (cache->text[slot] && cache->key[slot] != lookup && ++probes < SYMBOL_CACHE)
@@ -53,9 +53,9 @@ static const char *describe(Dwfl *dwfl, struct symbol_cache *cache, Dwarf_Addr l
                 return cache->text[slot];
 
         struct symbol sym;
-        symbols_lookup(dwfl, lookup, &sym);
+        symbols_lookup(dwfl, jit, lookup, &sym);
         char off[32] = "", where[512] = "";
-        if (sym.name)
+        if (sym.name && !sym.by_address)
                 snprintf(off, sizeof off, "+0x%" PRIx64, sym.offset + (activation ? 0 : 1));
         if (sym.file)
                 snprintf(where, sizeof where, " at %s:%d", sym.file, sym.line);
@@ -102,7 +102,8 @@ static void unwind_all(Dwfl *dwfl, int proc_fd, const struct stopped_process *sp
         }
 }
 
-static unsigned print_all(Dwfl *dwfl, pid_t pid, const struct thread_frames *threads, size_t n, FILE *out) {
+static unsigned print_all(Dwfl *dwfl, const struct perf_map *jit, pid_t pid, const struct thread_frames *threads,
+                          size_t n, FILE *out) {
         struct symbol_cache *cache = calloc(1, sizeof *cache);
         if (!cache)
                 return 0;
@@ -122,7 +123,7 @@ static unsigned print_all(Dwfl *dwfl, pid_t pid, const struct thread_frames *thr
                          * call itself so the line is the caller's. */
                         Dwarf_Addr lookup = t->activation[k] ? t->pc[k] : t->pc[k] - 1;
                         fprintf(out, "  #%-2zu 0x%016" PRIx64 " %s\n", k, (uint64_t) t->pc[k],
-                                describe(dwfl, cache, lookup, t->activation[k], buf, sizeof buf));
+                                describe(dwfl, jit, cache, lookup, t->activation[k], buf, sizeof buf));
                 }
         }
         for (size_t i = 0; i < SYMBOL_CACHE; i++)
@@ -164,7 +165,11 @@ int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct actio
                 close(fd);
         }
         if (out) {
-                unwound = print_all(dwfl, ctx->pid, threads, n, out);
+                /* A runtime's generated code is named by its perf map. */
+                struct perf_map jit = {};
+                (void) perf_map_load(ctx->proc->fd, ctx->pid, &jit);
+                unwound = print_all(dwfl, &jit, ctx->pid, threads, n, out);
+                perf_map_free(&jit);
                 if (fclose(out) != 0)
                         r = negative_errno();
         }

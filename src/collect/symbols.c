@@ -1,7 +1,9 @@
 #include "symbols.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* libstdc++'s demangler (the Itanium C++ ABI's), as eu-stack and gdb use:
  * a C++ frame reads _ZN6Parker4parkEbl otherwise. */
@@ -22,16 +24,32 @@ Dwfl *symbols_open(pid_t pid) {
         return dwfl;
 }
 
-void symbols_lookup(Dwfl *dwfl, Dwarf_Addr addr, struct symbol *ret) {
+void symbols_lookup(Dwfl *dwfl, const struct perf_map *jit, Dwarf_Addr addr, struct symbol *ret) {
         *ret = (struct symbol) {};
-        Dwfl_Module *mod = dwfl_addrmodule(dwfl, addr);
-        if (!mod)
+        Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, addr) : NULL;
+        if (!mod) {
+                const struct jit_symbol *j = jit ? perf_map_find(jit, addr) : NULL;
+                if (j) {
+                        ret->name = j->name;
+                        ret->offset = addr - j->start;
+                        ret->module = "[jit]";
+                }
                 return;
+        }
         GElf_Off offset = 0;
         GElf_Sym sym;
-        ret->module = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        Dwarf_Addr base = 0;
+        ret->module = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
         ret->name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
         ret->offset = offset;
+        if (!ret->name) {
+                const char *slash = ret->module ? strrchr(ret->module, '/') : NULL;
+                snprintf(ret->demangled, sizeof ret->demangled, "%s+0x%" PRIx64,
+                         slash ? slash + 1 : ret->module ? ret->module : "?", (uint64_t) (addr - base));
+                ret->name = ret->demangled;
+                ret->by_address = true;
+                return;
+        }
         if (ret->name && ret->name[0] == '_' && ret->name[1] == 'Z') {
                 int status;
                 char *plain = __cxa_demangle(ret->name, NULL, NULL, &status);

@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "perfmap.h"
+
 struct symbol {
         const char *name;       /* NULL: unknown; C++ names demangled */
+        bool by_address;        /* no symbol: `name` is MODULE+0xOFFSET, the address in its file */
         uint64_t offset;        /* from the symbol's start */
         const char *module;     /* the file's path, or NULL */
         const char *file;       /* source file, or NULL */
@@ -19,5 +22,9 @@ struct symbol {
 
 /* A Dwfl with PID's modules reported; NULL on failure (dwfl_errmsg). */
 Dwfl *symbols_open(pid_t pid);
-/* What is at `addr`. The strings belong to the Dwfl, or to *ret. */
-void symbols_lookup(Dwfl *dwfl, Dwarf_Addr addr, struct symbol *ret);
+/* What is at `addr`: a symbol of its module; else code a runtime generated,
+ * from its perf map `jit` (may be NULL); else, in a module without a symbol
+ * there (a stripped binary's static function), its address in the module,
+ * so that each stays apart. The strings belong to the Dwfl, the map, or
+ * *ret. */
+void symbols_lookup(Dwfl *dwfl, const struct perf_map *jit, Dwarf_Addr addr, struct symbol *ret);

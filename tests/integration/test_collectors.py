@@ -16,8 +16,8 @@ from conftest import AUTODUMP, MISBEHAVE, action, artifacts, proc_state, run_lea
 GOSERVICE_SRC = Path(__file__).parents[1] / "targets/goservice/main.go"
 
 
-def collect(actions, pid, out, env=None):
-    r = subprocess.run([AUTODUMP, "collect", actions, "-o", str(out), str(pid)], capture_output=True,
+def collect(actions, pid, out, *options, env=None):
+    r = subprocess.run([AUTODUMP, "collect", actions, *options, "-o", str(out), str(pid)], capture_output=True,
                        text=True, timeout=300, env=dict(os.environ, **(env or {})))
     assert r.stdout.strip(), r.stderr
     return Path(r.stdout.strip()), r
@@ -266,6 +266,54 @@ def test_profile_picks_up_threads_born_during_it(tmp_path):
         stop(t)
     assert r.returncode == 0, r.stderr
     assert "spin_in_thread" in pprof_top(art / "profile.pb.gz")
+
+
+def pprof_raw(profile):
+    env = dict(os.environ, HOME=tempfile.gettempdir(), PPROF_TMPDIR=tempfile.gettempdir())
+    r = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", str(profile)], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_jit_frames_are_named_from_the_perf_map(tmp_path):
+    t = started("jit")
+    try:
+        assert t.stdout.readline().startswith("jit code running")
+        art, r = collect("stacks,profile", t.pid, tmp_path, "--duration", "1s")
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(t)
+        Path(f"/tmp/perf-{t.pid}.map").unlink(missing_ok=True)
+    assert "jit_spin_loop+0x0 ([jit])" in (art / "stacks.txt").read_text()
+    first = next(l for l in pprof_top(art / "profile.pb.gz").splitlines() if l.strip().endswith("jit_spin_loop"))
+    assert float(first.split("%")[0].split()[-1]) > 80, first
+    # Mappings carry their build IDs, to symbolize the profile again later.
+    build_id = subprocess.run(["readelf", "-n", MISBEHAVE], capture_output=True, text=True).stdout
+    build_id = build_id.split("Build ID:")[1].split()[0]
+    assert f"misbehave {build_id}" in pprof_raw(art / "profile.pb.gz")
+
+
+def test_stripped_static_functions_are_named_by_address(tmp_path):
+    """No symbol for a static function of a stripped binary: it is named by
+    its address in the file, each apart, not lumped into one node."""
+    stripped = tmp_path / "misbehave-stripped"
+    shutil.copy(MISBEHAVE, stripped)
+    subprocess.run(["strip", "--strip-all", str(stripped)], check=True)
+    nm = subprocess.run(["nm", "-S", MISBEHAVE], capture_output=True, text=True).stdout
+    start, size = next((int(l.split()[0], 16), int(l.split()[1], 16)) for l in nm.splitlines()
+                       if l.endswith(" spin_hot"))
+    t = subprocess.Popen([str(stripped), "spin"])
+    try:
+        time.sleep(0.3)
+        art, r = collect("profile", t.pid, tmp_path, "--duration", "1s")
+        assert r.returncode == 0, r.stderr
+    finally:
+        stop(t)
+    first = next(l for l in pprof_top(art / "profile.pb.gz").splitlines() if "misbehave-stripped+0x" in l)
+    offset = int(first.split("misbehave-stripped+0x")[1], 16)
+    assert start <= offset < start + size, (hex(start), hex(size), first)
+    assert float(first.split("%")[0].split()[-1]) > 80, first
 
 
 def test_profile_refused_is_a_clear_failure():

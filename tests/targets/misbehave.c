@@ -7,6 +7,8 @@
  * spin                              burn one core in spin_hot()
  * clock                             call clock_gettime (the vDSO) without end in poll_clock()
  * retitle title=TEXT                rewrite its own command line to TEXT, as setproctitle() does
+ * jit                               spin in code it generates, named jit_spin_loop in its own
+ *                                   /tmp/perf-PID.map, as a JIT runtime names its code
  * threads count=N                   start N threads in spawn_threads()
  * fds     count=N                   open N file descriptors in open_fds()
  * wide    threads=N reserve=MiB touch=MiB fill=pattern|random
@@ -106,6 +108,24 @@ __attribute__((noinline)) static void set_title(int argc, char **argv, const cha
         memcpy(start, copy, len < room ? len : room - 1);
         announce("title set");
         idle_forever();
+}
+
+__attribute__((noinline)) static void run_jit_code(void) {
+        unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                                   -1, 0);
+        if (code == MAP_FAILED)
+                exit(1);
+        code[0] = 0xeb;         /* jmp . : x86-64, forever */
+        code[1] = 0xfe;
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int) getpid());
+        FILE *map = fopen(path, "w");
+        if (!map)
+                exit(1);
+        fprintf(map, "%lx 2 jit_spin_loop\n", (unsigned long) code);
+        fclose(map);
+        announce("jit code running");
+        ((void (*)(void)) code)();
 }
 
 static void *spin_in_thread(void *unused) {
@@ -218,6 +238,8 @@ static int behave(const char *mode, int argc, char **argv) {
                 spin_hot();
         if (strcmp(mode, "clock") == 0)
                 poll_clock();
+        if (strcmp(mode, "jit") == 0)
+                run_jit_code();
         if (strcmp(mode, "retitle") == 0)
                 set_title(argc, argv, arg(argc, argv, "title", "retitled"));
         if (strcmp(mode, "threads") == 0)
