@@ -43,6 +43,8 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 { "via", required_argument, NULL, OPT_VIA },
                 { "duration", required_argument, NULL, OPT_DURATION },
                 { "frequency", required_argument, NULL, OPT_FREQUENCY },
+                { "comm", required_argument, NULL, OPT_COMM },
+                { "rule", required_argument, NULL, OPT_RULE },
                 {},
         };
         int opt;
@@ -97,6 +99,8 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 case OPT_VIA: c->via = optarg; break;
                 case OPT_DURATION: c->duration = optarg; break;
                 case OPT_FREQUENCY: c->frequency = optarg; break;
+                case OPT_COMM: c->comm = optarg; break;
+                case OPT_RULE: c->rule = optarg; break;
                 case OPT_RECORD:
                         usage_error("%s is not supported yet by this version", argv[optind - 1]);
                         return -1;

@@ -24,13 +24,15 @@ struct common {
         size_t n_cgroups;
         usec_t interval;
         unsigned count;
+        /* sample: the processes of this name, or what this rule watches */
+        const char *comm, *rule;
         /* collect: the actions' options */
         const char *compress, *filter, *via, *duration, *frequency;
 };
 
 enum {
         OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP,
-        OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY,
+        OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY, OPT_COMM, OPT_RULE,
 };
 #define LONG(opt) (1u << ((opt) - 256))
 

@@ -12,6 +12,14 @@
  * are all gone). Returns an exit code. */
 int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_t n_cgroups, usec_t interval,
                    unsigned count, bool json);
+/* Adds to *pids (n of them) the processes called `comm`. */
+int sample_select_comm(const char *comm, pid_t **pids, size_t *n);
+/* Adds what rule `name` of `rules` would watch now: its processes to
+ * *pids, or its cgroups' paths (allocated) to *cgroups. -ENOENT: no such
+ * rule; -EINVAL: it selects no process by itself (no target). */
+struct rule_set;
+int sample_select_rule(const struct rule_set *rules, const char *name, pid_t **pids, size_t *n, char ***cgroups,
+                       size_t *n_cgroups);
 int list_artifacts(const char *output, bool json);
 int show_artifact(const char *output, const char *id);
 /* Whether every action of the artifact at `path` ended ok. */

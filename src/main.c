@@ -22,7 +22,8 @@ static const char usage_text[] =
         "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] -- COMMAND [ARG]...\n"
         "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-p PID]...\n"
         "  autodump check  [-c FILE] [-r RULES]...\n"
-        "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [PID]...\n"
+        "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [--comm NAME]\n"
+        "                  [-r RULES --rule NAME] [PID]...\n"
         "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via native|gcore]\n"
         "                   [--duration DURATION] [--frequency HZ] PID\n"
         "  autodump list   [-o DIR] [--json]\n"
@@ -107,13 +108,36 @@ static int cmd_check(int argc, char **argv) {
         return ok ? 0 : 1;
 }
 
+/* sample --comm NAME and --rule NAME: the processes (or cgroups) they
+ * name now, added to the PIDs and cgroups given. */
+static int select_for_sample(struct common *c, char ***rule_cgroups, size_t *n_rule_cgroups) {
+        if (c->comm && sample_select_comm(c->comm, &c->pids, &c->n_pids) < 0)
+                return usage_error("--comm %s: cannot list processes", c->comm);
+        if (!c->rule)
+                return 0;
+        struct config config;
+        struct rule_set rules = {};
+        int r = load_all(c, false, &config, &rules) ? 0 : -EINVAL;
+        if (r == 0)
+                r = sample_select_rule(&rules, c->rule, &c->pids, &c->n_pids, rule_cgroups, n_rule_cgroups);
+        rule_set_free(&rules);
+        config_free(&config);
+        if (r == -ENOENT)
+                return usage_error("--rule: no rule '%s' in the rules loaded (-r, else the config's)", c->rule);
+        if (r == -EINVAL)
+                return usage_error("--rule %s: a rule with no target selects no process by itself (it watches "
+                                   "run's command or watch's -p PIDs: give those)", c->rule);
+        return r < 0 ? usage_error("--rule: %s", strerror(-r)) : 0;
+}
+
 static int cmd_sample(int argc, char **argv) {
         struct common c = { .interval = USEC_PER_SEC };
-        int i = parse_common(argc, argv, "i:n:", LONG(OPT_JSON) | LONG(OPT_RECORD) | LONG(OPT_CGROUP), &c);
+        int i = parse_common(argc, argv, "c:r:i:n:",
+                             LONG(OPT_JSON) | LONG(OPT_RECORD) | LONG(OPT_CGROUP) | LONG(OPT_COMM) | LONG(OPT_RULE), &c);
         if (i < 0)
                 return EXIT_USAGE;
-        if (i >= argc && c.n_cgroups == 0)
-                return usage_error("%s", "sample needs at least one PID or --cgroup PATH");
+        if (i >= argc && c.n_cgroups == 0 && !c.comm && !c.rule)
+                return usage_error("%s", "sample needs a PID, --cgroup PATH, --comm NAME or --rule NAME");
         for (; i < argc; i++)
                 if (add_pid(&c, argv[i]) < 0)
                         return usage_error("'%s' is not a PID", argv[i]);
@@ -121,9 +145,29 @@ static int cmd_sample(int argc, char **argv) {
                 if (c.cgroups[k][0] != '/')
                         return usage_error("--cgroup: '%s' must be a path from the hierarchy's root, such as "
                                            "/system.slice/nginx.service", c.cgroups[k]);
-        int r = sample_command(c.pids, c.n_pids, c.cgroups, c.n_cgroups, c.interval, c.count, c.json);
+        char **found = NULL;
+        size_t n_found = 0;
+        int r = select_for_sample(&c, &found, &n_found);
+        /* --cgroup paths join the rule's, all owned here. */
+        char **all = r == 0 ? realloc(found, (n_found + c.n_cgroups + 1) * sizeof *all) : NULL;
+        if (all) {
+                found = all;
+                for (size_t k = 0; k < c.n_cgroups; k++)
+                        found[n_found++] = strdup(c.cgroups[k]);
+        } else if (r == 0)
+                r = 1;
+        if (r == 0 && c.n_pids == 0 && n_found == 0) {
+                fprintf(stderr, "autodump: nothing to sample: no process or cgroup matches now\n");
+                r = 1;
+        }
+        if (r == 0)
+                r = sample_command(c.pids, c.n_pids, found, n_found, c.interval, c.count, c.json);
+        for (size_t k = 0; k < n_found; k++)
+                free(found[k]);
+        free(found);
         free(c.pids);
         free(c.cgroups);
+        free(c.rule_paths);
         return r;
 }
 

@@ -3,8 +3,10 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "cgroup_discovery.h"
 #include "cgroupfs.h"
 #include "commands.h"
+#include "discovery.h"
 #include "source.h"
 #include "target.h"
 
@@ -159,4 +161,105 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
         cgroup_mounts_free(&mounts);
         proc_root_close(&root);
         return ret;
+}
+
+static int add_pid_to(pid_t **pids, size_t *n, pid_t pid) {
+        pid_t *m = realloc(*pids, (*n + 1) * sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        *pids = m;
+        (*pids)[(*n)++] = pid;
+        return 0;
+}
+
+int sample_select_comm(const char *comm, pid_t **pids, size_t *n) {
+        struct proc_root root;
+        int r = proc_root_open("/proc", &root);
+        if (r < 0)
+                return r;
+        DIR *d;
+        if ((r = opendir_at(root.fd, ".", &d)) < 0) {
+                proc_root_close(&root);
+                return r;
+        }
+        struct dirent *de;
+        while (r >= 0 && (de = readdir(d))) {
+                pid_t pid = (pid_t) strtol(de->d_name, NULL, 10);
+                struct proc_stat st;
+                if (pid > 0 && pid != getpid() && proc_read_stat(&root, pid, &st) == 0 && strcmp(st.comm, comm) == 0)
+                        r = add_pid_to(pids, n, pid);
+        }
+        closedir(d);
+        proc_root_close(&root);
+        return r < 0 ? r : 0;
+}
+
+struct selection {
+        pid_t **pids;
+        size_t *n;
+        char ***cgroups;
+        size_t *n_cgroups;
+        int error;
+};
+
+static bool never(pid_t pid, void *userdata) {
+        return false;
+}
+
+static void found_process(const struct proc_facts *f, uint64_t starttime, const struct rule **rules, size_t n,
+                          void *userdata) {
+        struct selection *sel = userdata;
+        if (sel->error == 0)
+                sel->error = add_pid_to(sel->pids, sel->n, f->pid);
+}
+
+static void found_cgroup(struct cgroup_paths *paths, uint64_t id, const struct rule **rules, size_t n, void *userdata) {
+        struct selection *sel = userdata;
+        char **m = realloc(*sel->cgroups, (*sel->n_cgroups + 1) * sizeof *m);
+        char *path = m ? strdup(cgroup_paths_name(paths)) : NULL;
+        if (m)
+                *sel->cgroups = m;
+        if (!path) {
+                sel->error = -ENOMEM;
+                return;
+        }
+        (*sel->cgroups)[(*sel->n_cgroups)++] = path;
+}
+
+int sample_select_rule(const struct rule_set *rules, const char *name, pid_t **pids, size_t *n, char ***cgroups,
+                       size_t *n_cgroups) {
+        const struct rule *rule = NULL;
+        for (size_t i = 0; i < rules->n && !rule; i++)
+                if (strcmp(rules->rules[i].name, name) == 0)
+                        rule = &rules->rules[i];
+        if (!rule)
+                return -ENOENT;
+        if (rule->target.any)
+                return -EINVAL;
+        /* The discoveries of `watch`, over a set of this one rule. */
+        struct rule_set one = { .rules = (struct rule *) rule, .n = 1 };
+        struct selection sel = { .pids = pids, .n = n, .cgroups = cgroups, .n_cgroups = n_cgroups };
+        struct proc_root root;
+        int r = proc_root_open("/proc", &root);
+        if (r < 0)
+                return r;
+        if (rule->target.cgroup || rule->target.unit) {
+                struct cgroup_mounts mounts = {};
+                if ((r = cgroup_mounts_discover(&mounts)) == 0) {
+                        struct cgroup_discovery cd = { .mounts = &mounts, .rules = &one, .found = found_cgroup,
+                                                       .userdata = &sel };
+                        r = cgroup_discovery_scan(&cd);
+                        cgroup_discovery_done(&cd);
+                }
+                cgroup_mounts_free(&mounts);
+        } else {
+                struct discovery d = {
+                        .proc = &root, .mode = MODE_WATCH, .rules = &one, .self = getpid(),
+                        .hooks = { .is_known = never, .is_collector = never, .found = found_process, .userdata = &sel },
+                };
+                r = discovery_scan(&d);
+                discovery_done(&d);
+        }
+        proc_root_close(&root);
+        return r < 0 ? r : sel.error;
 }

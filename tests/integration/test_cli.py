@@ -175,3 +175,26 @@ def test_collect_takes_the_actions_options(tmp_path):
     finally:
         t.kill()
         t.wait()
+
+
+def test_sample_what_a_rule_would_watch(tmp_path):
+    t = subprocess.Popen([MISBEHAVE, "idle", "tag=sample-by-rule"])
+    try:
+        time.sleep(0.2)
+        rules = tmp_path / "r.yaml"
+        rules.write_text("rules:\n"
+                         "  - {name: tagged, target: {cmdline: 'tag=sample-by-rule'}, metric: rss,"
+                         " when: {above: 1TiB}, actions: [stacks]}\n"
+                         "  - {name: no-target, metric: rss, when: {above: 1TiB}, actions: [stacks]}\n")
+        r = autodump("sample", "-n", "1", "--json", "-r", rules, "--rule", "tagged")
+        assert r.returncode == 0, r.stderr
+        assert [json.loads(l)["pid"] for l in r.stdout.splitlines()] == [t.pid]
+        r = autodump("sample", "-n", "1", "--json", "--comm", "misbehave")
+        assert t.pid in [json.loads(l)["pid"] for l in r.stdout.splitlines()]
+        r = autodump("sample", "-r", rules, "--rule", "no-target")
+        assert r.returncode == 2 and "selects no process by itself" in r.stderr
+        r = autodump("sample", "-r", rules, "--rule", "nope")
+        assert r.returncode == 2 and "no rule 'nope'" in r.stderr
+    finally:
+        t.kill()
+        t.wait()

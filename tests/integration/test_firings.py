@@ -12,9 +12,14 @@ def threads_rule(rules, extra=""):
                  f"    when: {{above: 50}}\n    actions: [stacks]\n    max: 1\n{extra}")
 
 
+# `run` leaves the command's background children running when it exits:
+# each ends by itself, so no test leaves processes behind for the next.
+STORM = f"timeout 20 {MISBEHAVE} threads after=1"
+
+
 def two_storms():
     """Two processes that start 100 threads at the same moment."""
-    return ["sh", "-c", f"{MISBEHAVE} threads count=100 after=1 & {MISBEHAVE} threads count=100 after=1 & wait"]
+    return ["sh", "-c", f"{STORM} count=100 & {STORM} count=100 & wait"]
 
 
 def test_two_firings_with_one_slot_give_two_artifacts(tmp_path, rules, autodump):
@@ -59,7 +64,7 @@ def test_many_targets_are_all_captured(tmp_path, rules, autodump):
     out = tmp_path / "out"
     r = rules("defaults: {interval: 200ms}\nrules:\n  - name: storm\n    metric: threads\n"
               "    when: {above: 50}\n    actions: [stacks]\n    cooldown: 1s\n    max: 0\n")
-    script = " ".join(f"{MISBEHAVE} threads count=60 after=1 &" for _ in range(20)) + " wait"
+    script = " ".join(f"{STORM} count=60 &" for _ in range(20)) + " wait"
     a = autodump("run", "-c", conf, "-r", r, "-o", out, "--", "sh", "-c", script)
     pids = lambda: {json.loads((d / "trigger.json").read_text())["target"]["pid"] for d in artifacts(out)}
     wait_for(lambda: len(pids()) == 20, 60, what=f"20 processes captured; got {len(pids())}")
