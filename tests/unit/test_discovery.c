@@ -245,6 +245,20 @@ static void late_title_is_matched_with_backoff(void **state) {
         assert_true(was_found(fk, 500));
 }
 
+static void setuid_after_start_is_matched(void **state) {
+        struct fake *fk = *state;
+        start(fk, MODE_WATCH,
+              "rules:\n  - {name: r, target: {user: '33', comm: redis-server}, metric: rss, when: {above: 1GiB},"
+              " actions: [stacks]}\n");
+        assert_int_equal(discovery_scan(&fk->d), 0);
+        assert_false(was_found(fk, 501));               /* root for now */
+        /* It drops its privileges: same pid, start time and comm. */
+        fake_process(fk, 501, 1, "redis-server", 51, "redis-server *:6379", 33);
+        for (int scan = 0; scan <= SEEN_WAIT_MAX && !was_found(fk, 501); scan++)
+                assert_int_equal(discovery_scan(&fk->d), 0);
+        assert_true(was_found(fk, 501));
+}
+
 static void comm_rules_never_ask_again(void **state) {
         struct fake *fk = *state;
         start(fk, MODE_WATCH,
@@ -279,6 +293,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(watch_mode_matches_comm_cmdline_user, setup, teardown),
                 cmocka_unit_test_setup_teardown(seen_cache_until_exec_or_new_pid, setup, teardown),
                 cmocka_unit_test_setup_teardown(late_title_is_matched_with_backoff, setup, teardown),
+                cmocka_unit_test_setup_teardown(setuid_after_start_is_matched, setup, teardown),
                 cmocka_unit_test_setup_teardown(comm_rules_never_ask_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(listed_pids, setup, teardown),
         };
