@@ -61,17 +61,19 @@ struct collection;
 struct loop_source;
 
 struct target {
+        /* What every sample touches first, together: the hash chain, the
+         * identity, the rules, the name and the process's kept-open stat. */
+        struct target *next;    /* hash chain */
         struct target_id id;
-        char name[16];          /* a process's comm, following exec; a cgroup's last path component */
-        struct process_target proc;
-        struct cgroup_target cgroup;
         struct binding **bindings;      /* its rules; owned by the bindings table */
         size_t n_bindings;
+        char name[16];          /* a process's comm, following exec; a cgroup's last path component */
+        struct process_target proc;
         struct loop_source *exit_watch; /* the pidfd in the loop */
         void *watcher;                  /* handed back to exit_watch's handler */
         struct collection *collection;  /* the running one, or NULL */
         bool gone;              /* dropped while collected: freed when that ends */
-        struct target *next;    /* hash chain */
+        struct cgroup_target cgroup;
 };
 
 /* Opens PID (checked against `starttime`, 0 = any) as a target. -ESRCH if
