@@ -35,7 +35,10 @@ int sampling_sample_target(struct sources *sources, const struct consumers *cons
                 if (!(reading.have & METRIC_BIT(m)) ||
                     metric_derive(m, &b->prev, reading.raw[m], reading.aux[m], mono, &ev.value) < 0)
                         continue;
-                ev.reference = sources_reference(sources, tg, m, &ev.reference_what);
+                /* Only a % threshold needs to know what it is of (for rss,
+                 * that takes reading the process's cgroup limit). */
+                if (rule->cond.above_is_pct || rule->cond.min_is_pct)
+                        ev.reference = sources_reference(sources, tg, m, &ev.reference_what);
                 consumers_feed(consumers, &ev);
         }
         return 0;

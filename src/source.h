@@ -43,8 +43,9 @@ struct source_ops {
          * tg->name current. -ESRCH when the target is gone. */
         int (*read)(void *state, struct target *tg, metric_set want, struct reading *r);
         /* What a % threshold of `m` is of for `tg`, 0 when unknown, and
-         * in words what that is (for trigger.json). */
-        double (*reference)(void *state, const struct target *tg, enum metric m, const char **ret_what);
+         * in words what that is (for trigger.json). Asked only for rules
+         * with a % threshold; may keep what it found on the target. */
+        double (*reference)(void *state, struct target *tg, enum metric m, const char **ret_what);
         /* For a rule whose condition is an event (a PSI `stall`): starts
          * pushing the binding's values from an fd of the source's own. */
         int (*arm)(void *state, struct binding *b);
@@ -60,7 +61,7 @@ void sources_close(struct sources *s);
 metric_set sources_metrics_of(const struct sources *s, const struct target *tg);
 /* Reads `want` of `tg` from every source that serves part of it. */
 int sources_read(struct sources *s, struct target *tg, metric_set want, struct reading *ret);
-double sources_reference(struct sources *s, const struct target *tg, enum metric m, const char **ret_what);
+double sources_reference(struct sources *s, struct target *tg, enum metric m, const char **ret_what);
 /* Arms a binding whose rule is an event (binding.h says how it is
  * disarmed). Logs nothing: the caller says which rule and target. */
 int sources_arm(struct sources *s, struct binding *b);

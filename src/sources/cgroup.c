@@ -134,7 +134,7 @@ static int cgroup_read(void *state, struct target *tg, metric_set want, struct r
         return 0;
 }
 
-static double cgroup_reference(void *state, const struct target *tg, enum metric m, const char **ret_what) {
+static double cgroup_reference(void *state, struct target *tg, enum metric m, const char **ret_what) {
         const struct cgroup_source_state *st = state;
         const struct cgroup_target *cg = &tg->cgroup;
         switch (m) {

@@ -56,11 +56,6 @@ static void find_memory_limit(const struct proc_source_state *st, struct target 
 
 static int proc_read(void *state, struct target *tg, metric_set want, struct reading *r) {
         const struct proc_source_state *st = state;
-        if (want & METRIC_BIT(METRIC_RSS)) {
-                usec_t now = now_usec(CLOCK_MONOTONIC);
-                if (!tg->proc.memory_limit_read || now - tg->proc.memory_limit_read >= MEMORY_LIMIT_TTL)
-                        find_memory_limit(st, tg, now);
-        }
         struct proc_stat s;
         int e = proc_handle_stat(&tg->proc.handle, &s);
         if (e < 0)
@@ -87,13 +82,18 @@ static int proc_read(void *state, struct target *tg, metric_set want, struct rea
         return 0;
 }
 
-static double proc_reference(void *state, const struct target *tg, enum metric m, const char **ret_what) {
+static double proc_reference(void *state, struct target *tg, enum metric m, const char **ret_what) {
         const struct proc_source_state *st = state;
+        usec_t now;
         switch (m) {
         case METRIC_CPU:
                 *ret_what = "one core";
                 return 100;
         case METRIC_RSS:
+                /* Read when a % rule needs it, then every MEMORY_LIMIT_TTL. */
+                now = now_usec(CLOCK_MONOTONIC);
+                if (!tg->proc.memory_limit_read || now - tg->proc.memory_limit_read >= MEMORY_LIMIT_TTL)
+                        find_memory_limit(st, tg, now);
                 *ret_what = tg->proc.memory_limit ? "the memory limit of its cgroup"
                                                   : "host RAM (its cgroup has no memory limit)";
                 return tg->proc.memory_limit ? tg->proc.memory_limit : st->host_memory;

@@ -106,7 +106,7 @@ static int psi_read(void *state, struct target *tg, metric_set want, struct read
         return 0;
 }
 
-static double psi_reference(void *state, const struct target *tg, enum metric m, const char **ret_what) {
+static double psi_reference(void *state, struct target *tg, enum metric m, const char **ret_what) {
         return 0;
 }
 

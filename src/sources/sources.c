@@ -67,7 +67,7 @@ int sources_read(struct sources *s, struct target *tg, metric_set want, struct r
         return 0;
 }
 
-double sources_reference(struct sources *s, const struct target *tg, enum metric m, const char **ret_what) {
+double sources_reference(struct sources *s, struct target *tg, enum metric m, const char **ret_what) {
         enum metric_source i = metric_info(m)->source;
         *ret_what = NULL;
         return all[i]->reference(s->state[i], tg, m, ret_what);

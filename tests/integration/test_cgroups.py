@@ -46,12 +46,17 @@ def cgroup(path, memory=None, cpu_quota_us=None):
                 d.rmdir()
 
 
-def start_in(cg_dirs, *args):
-    """Starts a process already in the cgroup: it moves itself before exec."""
+def moving_into(cg_dirs):
+    """A preexec_fn: the new process moves itself into the cgroup before
+    it execs, so it is in there from its first instruction."""
     def move():
         for d in cg_dirs:
             (d / "cgroup.procs").write_text(str(os.getpid()))
-    return subprocess.Popen([MISBEHAVE, *args], preexec_fn=move)
+    return move
+
+
+def start_in(cg_dirs, *args):
+    return subprocess.Popen([MISBEHAVE, *args], preexec_fn=moving_into(cg_dirs))
 
 
 def one_trigger(out):
@@ -182,14 +187,8 @@ def test_builtin_memory_high_in_a_container(tmp_path, autodump):
     name = f"/autodump-test-ctr-{os.getpid()}"
     with cgroup(name, memory=256 << 20) as dirs:
         out = tmp_path / "out"
-        env = dict(os.environ)
-
-        def move():
-            for d in dirs:
-                (d / "cgroup.procs").write_text(str(os.getpid()))
-        a = subprocess.Popen([AUTODUMP, "run", "-o", str(out), "--",
-                              MISBEHAVE, "leak", "rate=60", "max=215"],
-                             preexec_fn=move, stderr=subprocess.PIPE, text=True, env=env)
+        a = subprocess.Popen([AUTODUMP, "run", "-o", str(out), "--", MISBEHAVE, "leak", "rate=60", "max=215"],
+                             preexec_fn=moving_into(dirs), stderr=subprocess.PIPE, text=True)
         try:
             dirs_ = wait_for(lambda: [d for d in artifacts(out) if "memory-high" in d.name], 60,
                              what="a memory-high artifact")
