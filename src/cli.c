@@ -26,6 +26,42 @@ int add_pid(struct common *c, const char *arg) {
         return 0;
 }
 
+static int add_expect_exit(struct common *c, const char *arg) {
+        unsigned code;
+        if (parse_unsigned(arg, &code) < 0 || code > 255)
+                return -EINVAL;
+        int *e = realloc(c->expect_exit, (c->n_expect_exit + 1) * sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        c->expect_exit = e;
+        c->expect_exit[c->n_expect_exit++] = (int) code;
+        return 0;
+}
+
+static bool env_true(const char *name) {
+        const char *v = getenv(name);
+        return v && *v && strcmp(v, "0") != 0;
+}
+
+int run_options_from_env(struct common *c) {
+        c->kill_group = env_true("AUTODUMP_KILL_PROCESS_GROUP");
+        const char *v = getenv("AUTODUMP_EXPECT_EXIT");
+        if (v && *v) {
+                _cleanup_free_ char *copy = strdup(v);
+                char *save = NULL;
+                for (char *code = copy ? strtok_r(copy, ", ", &save) : NULL; code; code = strtok_r(NULL, ", ", &save))
+                        if (add_expect_exit(c, code) < 0) {
+                                usage_error("AUTODUMP_EXPECT_EXIT: '%s' is not an exit code (0-255)", code);
+                                return -1;
+                        }
+        }
+        if ((v = getenv("AUTODUMP_PDEATHSIG")) && *v && (c->parent_death_signal = signal_from_text(v)) < 0) {
+                usage_error("AUTODUMP_PDEATHSIG: '%s' is not a signal", v);
+                return -1;
+        }
+        return 0;
+}
+
 int parse_common(int argc, char **argv, const char *allowed, unsigned longs, struct common *c) {
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -66,8 +102,21 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                         break;
                 }
                 case 'o': c->output = optarg; break;
+                case 'g': c->kill_group = true; break;
+                case 's': break;        /* run is always a subreaper; -s is tini's spelling */
+                case 'e':
+                        if (add_expect_exit(c, optarg) < 0) {
+                                usage_error("-e: '%s' is not an exit code (0-255)", optarg);
+                                return -1;
+                        }
+                        break;
                 case 'p':
-                        if (add_pid(c, optarg) < 0) {
+                        if (c->run) {
+                                if ((c->parent_death_signal = signal_from_text(optarg)) < 0) {
+                                        usage_error("-p: '%s' is not a signal", optarg);
+                                        return -1;
+                                }
+                        } else if (add_pid(c, optarg) < 0) {
                                 usage_error("-p: '%s' is not a PID", optarg);
                                 return -1;
                         }

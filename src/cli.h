@@ -26,6 +26,12 @@ struct common {
         unsigned count;
         /* sample: the processes of this name, or what this rule watches */
         const char *comm, *rule;
+        /* run: PID 1's options, as tini's (also from AUTODUMP_* variables) */
+        bool run;                       /* -p is then a signal, not a PID */
+        bool kill_group;                /* -g */
+        int *expect_exit;               /* -e, repeatable */
+        size_t n_expect_exit;
+        int parent_death_signal;        /* -p */
         /* collect: the actions' options */
         const char *compress, *filter, *via, *duration, *frequency;
 };
@@ -39,6 +45,10 @@ enum {
 /* Prints "autodump: MESSAGE" and the hint; returns EXIT_USAGE. */
 int usage_error(const char *fmt, const char *arg);
 int add_pid(struct common *c, const char *arg);
+/* run: AUTODUMP_KILL_PROCESS_GROUP, AUTODUMP_SUBREAPER, AUTODUMP_EXPECT_EXIT
+ * (codes separated by commas) and AUTODUMP_PDEATHSIG, for images whose
+ * command line cannot change. Returns -1 after printing a usage error. */
+int run_options_from_env(struct common *c);
 /* Parses the options every subcommand shares; `allowed` is the getopt
  * string of the short ones this subcommand takes, `longs` a mask of the
  * long-only ones. Returns optind, or -1 after printing a usage error. */

@@ -9,6 +9,7 @@
 
 #include "bindings.h"
 #include "collector.h"
+#include "crash/link.h"
 #include "firing_queue.h"
 #include "log.h"
 #include "units.h"
@@ -164,7 +165,7 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
 /* The collector process: builds each subject's artifact and runs the
  * actions. */
 static _Noreturn void run_collector(struct collections *owner, struct collection *c, const struct firing_job *job,
-                                    usec_t capture_wall, const struct firing_cgroup *cg) {
+                                    usec_t capture_wall, const struct firing_cgroup *cg, int crash_channel) {
         /* Its own process group so a timeout kills every tool it started;
          * dies with the watchdog, and then the kernel releases any thread
          * it holds. */
@@ -189,8 +190,14 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
                         .on_complete = rule->on_complete.argv ? &rule->on_complete : owner->o.on_complete,
                 };
                 memcpy(f.comm, sub->pick.comm, sizeof f.comm);
+                /* The crash tracer lends it for the capture and takes it
+                 * back when this process ends. */
+                int r = crash_channel >= 0 ? crash_borrow(crash_channel, sub->pick.pid, sub->pick.starttime) : 0;
+                if (r < 0)
+                        log_warning("%s: the crash tracer did not let go of %s[%d]: %s", rule->name, sub->pick.comm,
+                                    (int) sub->pick.pid, strerror(-r));
                 _cleanup_free_ char *path = NULL;
-                int r = collector_run(owner->o.proc, &f, &sub->artifact, &path);
+                r = collector_run(owner->o.proc, &f, &sub->artifact, &path);
                 if (r == 0)
                         log_notice("%s: artifact written: %s", rule->name, path);
                 failed |= r < 0;
@@ -287,9 +294,12 @@ static void run(struct collections *owner, struct firing_job *job) {
                 };
                 cgp = &cg;
         }
+        int crash_channel = owner->o.crash_channel ? owner->o.crash_channel(owner->o.userdata) : -1;
         c->pid = fork();
         if (c->pid == 0)
-                run_collector(owner, c, job, capture_wall, cgp);
+                run_collector(owner, c, job, capture_wall, cgp, crash_channel);
+        if (crash_channel >= 0)
+                close(crash_channel);
         if (c->pid < 0) {
                 log_error("%s: cannot fork a collector: %m", rule->name);
                 collection_free(c);

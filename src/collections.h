@@ -25,6 +25,9 @@ struct collections_options {
          * watches their cgroup acts only on processes it could select,
          * never on a stranger that shares the cgroup. */
         bool (*is_watched)(pid_t pid, void *userdata);
+        /* A channel to borrow a process the crash tracer holds (crash/link.h),
+         * -1 if there is none. */
+        int (*crash_channel)(void *userdata);
         void *userdata;
         const struct action *on_complete;       /* the config's hook, for rules without one; NULL: none */
 };

@@ -20,6 +20,15 @@ struct firing_cgroup {
         size_t n_picked;
 };
 
+/* A crash: the fatal signal as the kernel delivered it. */
+struct crash_info {
+        int signo, code;                /* si_code */
+        uint64_t addr;                  /* si_addr: the faulting address */
+        pid_t tid;                      /* the thread it struck */
+};
+
+struct stopped_process;
+
 struct firing {
         const char *rule;
         const struct action *actions;
@@ -39,6 +48,8 @@ struct firing {
         usec_t capture_wall;            /* when its collection began: later, if it waited for a slot */
         double min_free_pct;            /* skip captures below this free space */
         const struct action *on_complete;       /* run once committed; NULL: none */
+        const struct crash_info *crash;         /* an event: crash firing; NULL: none */
+        const struct stopped_process *held;     /* a crash: the process as the tracer holds it */
 };
 
 /* Runs the whole collection in the calling process. Returns 0 when the

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -19,7 +20,8 @@
 
 static const char usage_text[] =
         "usage:\n"
-        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] -- COMMAND [ARG]...\n"
+        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-g] [-s] [-e CODE]... [-p SIGNAL]\n"
+        "                  -- COMMAND [ARG]...\n"
         "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-p PID]...\n"
         "  autodump check  [-c FILE] [-r RULES]...\n"
         "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [--comm NAME]\n"
@@ -58,11 +60,15 @@ static bool load_all(const struct common *c, bool builtin_default, struct config
 }
 
 static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
-        struct common c = {};
-        int i = parse_common(argc, argv, mode == MODE_RUN ? "+c:r:o:" : "+c:r:o:p:",
-                             LONG(OPT_DRY_RUN) | LONG(OPT_RECORD), &c);
-        if (i < 0)
+        struct common c = { .run = mode == MODE_RUN };
+        if (c.run && run_options_from_env(&c) < 0)
                 return EXIT_USAGE;
+        int i = parse_common(argc, argv, mode == MODE_RUN ? "+c:r:o:gse:p:" : "+c:r:o:p:",
+                             LONG(OPT_DRY_RUN) | LONG(OPT_RECORD), &c);
+        if (i < 0) {
+                free(c.expect_exit);
+                return EXIT_USAGE;
+        }
         if (mode == MODE_RUN && i >= argc)
                 return usage_error("%s", "run needs a command: autodump run [OPTIONS] -- COMMAND [ARG]...");
         if (mode == MODE_WATCH && i < argc)
@@ -72,7 +78,7 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
         int ret = EXIT_USAGE;
         if (!load_all(&c, mode == MODE_RUN, &config, &rules))
                 goto out;
-        if (rules.n == 0) {
+        if (rules.n == 0 && (mode == MODE_WATCH || rules.n_crash == 0)) {
                 fprintf(stderr, "autodump: no rules to watch with\n");
                 goto out;
         }
@@ -80,13 +86,18 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
                 .mode = mode, .rules = &rules, .config = &config, .dry_run = c.dry_run,
                 .output = output_dir(&c, &config, mode == MODE_RUN ? "./autodump-out" : "/var/lib/autodump"),
                 .proc_root = "/proc", .command = argv + i, .pids = c.pids, .n_pids = c.n_pids,
+                .run = { .kill_group = c.kill_group, .expect_exit = c.expect_exit, .n_expect_exit = c.n_expect_exit },
         };
+        /* -p: told when our own parent dies (tini's -p). */
+        if (c.parent_death_signal > 0)
+                prctl(PR_SET_PDEATHSIG, c.parent_death_signal);
         ret = watchdog_run(&o);
 out:
         rule_set_free(&rules);
         config_free(&config);
         free(c.rule_paths);
         free(c.pids);
+        free(c.expect_exit);
         return ret;
 }
 
@@ -195,7 +206,13 @@ static int cmd_list_or_show(int argc, char **argv, bool show) {
  * --help`. */
 static const struct { const char *name, *what; } subcommands[] = {
         { "run", "Starts COMMAND and watches it and every descendant (a container's entrypoint);\n"
-                 "exits with its exit code." },
+                 "captures their crashes; forwards signals, reaps orphans, exits with its exit code.\n"
+                 "  -g         forward signals to COMMAND's whole process group\n"
+                 "  -s         be a subreaper (always so; accepted as tini takes it)\n"
+                 "  -e CODE    exit 0 when COMMAND exits with CODE (repeatable)\n"
+                 "  -p SIGNAL  get SIGNAL when autodump's own parent dies\n"
+                 "The same from AUTODUMP_KILL_PROCESS_GROUP=1, AUTODUMP_EXPECT_EXIT=CODE,..., and\n"
+                 "AUTODUMP_PDEATHSIG=SIGNAL (AUTODUMP_SUBREAPER is accepted)." },
         { "watch", "Watches the processes and cgroups the rules select, and the -p PIDs, until\n"
                    "SIGTERM (a service on a VM)." },
         { "check", "Checks rule and config files: every problem as FILE:LINE:COL; exit 0 valid,\n"

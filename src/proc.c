@@ -133,6 +133,25 @@ int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret) {
         return 0;
 }
 
+int proc_parse_signals(const char *status, struct proc_signals *ret) {
+        const char *tgid = strstr(status, "\nTgid:"), *cgt = strstr(status, "\nSigCgt:"),
+                   *ign = strstr(status, "\nSigIgn:");
+        if (!tgid || !cgt || !ign)
+                return -EINVAL;
+        *ret = (struct proc_signals) {
+                .tgid = (pid_t) strtol(tgid + 6, NULL, 10),
+                .caught = strtoull(cgt + 8, NULL, 16),
+                .ignored = strtoull(ign + 8, NULL, 16),
+        };
+        return 0;
+}
+
+int proc_read_signals(const struct proc_root *root, pid_t tid, struct proc_signals *ret) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_at_pid(root, tid, "status", 64 << 10, &text, NULL);
+        return r < 0 ? r : proc_parse_signals(text, ret);
+}
+
 int proc_handle_open(const struct proc_root *root, pid_t pid, uint64_t starttime,
                      struct proc_handle *ret) {
         char name[16];

@@ -46,6 +46,16 @@ int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
 /* Real uid from PID/status. */
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret);
 
+/* A thread's process and what its process does with signals, from
+ * TID/status. Masks have bit N-1 for signal N. */
+struct proc_signals {
+        pid_t tgid;
+        uint64_t caught;        /* SigCgt: a handler is installed */
+        uint64_t ignored;       /* SigIgn */
+};
+int proc_parse_signals(const char *status, struct proc_signals *ret);
+int proc_read_signals(const struct proc_root *root, pid_t tid, struct proc_signals *ret);
+
 /* The kept-open handle of one process. */
 struct proc_handle {
         pid_t pid;

@@ -81,7 +81,7 @@ static int stop_new_threads(int proc_fd, struct stopped_process *sp) {
                 pid_t tid = (pid_t) strtol(de->d_name, NULL, 10);
                 if (tid <= 0 || have_thread(sp, tid))
                         continue;
-                if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+                if (!sp->traced_by_us && ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
                         if (errno == ESRCH)
                                 continue;       /* the thread exited meanwhile */
                         r = errno == EPERM ? -EPERM : negative_errno();
@@ -90,7 +90,8 @@ static int stop_new_threads(int proc_fd, struct stopped_process *sp) {
                 if (sp->stop_started == 0)
                         sp->stop_started = now_usec(CLOCK_MONOTONIC);
                 if ((r = add_thread(sp, tid)) < 0) {
-                        ptrace(PTRACE_DETACH, tid, NULL, NULL);
+                        if (!sp->traced_by_us)
+                                ptrace(PTRACE_DETACH, tid, NULL, NULL);
                         break;
                 }
                 ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
@@ -134,9 +135,63 @@ int ptrace_stop_process(int proc_fd, pid_t pid, struct stopped_process *ret) {
         return 0;
 }
 
+int ptrace_hold_traced(int proc_fd, pid_t pid, pid_t first, int first_signal, struct stopped_process *ret) {
+        struct stopped_process sp = { .pid = pid, .traced_by_us = true, .first = first,
+                                      .stop_started = now_usec(CLOCK_MONOTONIC) };
+        if (first > 0) {
+                int r = add_thread(&sp, first);
+                if (r < 0)
+                        return r;
+                sp.threads[0].pending_signal = first_signal;
+        }
+        int r;
+        do
+                r = stop_new_threads(proc_fd, &sp);
+        while (r > 0);
+        if (r < 0) {
+                ptrace_resume_process(&sp);
+                return r;
+        }
+        *ret = sp;
+        return 0;
+}
+
+int ptrace_seize_all(int proc_fd, pid_t pid, unsigned long options) {
+        char path[64];
+        snprintf(path, sizeof path, "%d/task", (int) pid);
+        for (;;) {
+                DIR *d;
+                int r = opendir_at(proc_fd, path, &d);
+                if (r < 0)
+                        return r == -ENOENT ? -ESRCH : r;
+                unsigned seized = 0;
+                struct dirent *de;
+                while ((de = readdir(d))) {
+                        pid_t tid = (pid_t) strtol(de->d_name, NULL, 10);
+                        if (tid <= 0)
+                                continue;
+                        if (ptrace(PTRACE_SEIZE, tid, NULL, (void *) options) == 0) {
+                                seized++;
+                                continue;
+                        }
+                        pid_t tracer = 0;
+                        /* EPERM from a thread our own clone option caught. */
+                        if (errno == EPERM && ptrace_tracer_of(proc_fd, tid, &tracer) == 0 && tracer == getpid())
+                                continue;
+                        if (errno != ESRCH) {
+                                r = errno == EPERM ? -EBUSY : negative_errno();
+                                break;
+                        }
+                }
+                closedir(d);
+                if (r < 0 || seized == 0)
+                        return r;
+        }
+}
+
 void ptrace_resume_process(struct stopped_process *sp) {
         for (size_t i = 0; i < sp->n; i++)
-                ptrace(PTRACE_DETACH, sp->threads[i].tid, NULL,
+                ptrace(sp->traced_by_us ? PTRACE_CONT : PTRACE_DETACH, sp->threads[i].tid, NULL,
                        (void *) (long) sp->threads[i].pending_signal);
         if (sp->stop_started) {
                 sp->stopped_usec = now_usec(CLOCK_MONOTONIC) - sp->stop_started;

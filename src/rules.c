@@ -210,7 +210,23 @@ static size_t *name_slot(const struct rule_set *set, const char *name) {
 
 static const struct rule *find_rule(const struct rule_set *set, const char *name) {
         size_t *slot = set->by_name_cap ? name_slot(set, name) : NULL;
-        return slot && *slot ? &set->rules[*slot - 1] : NULL;
+        if (slot && *slot)
+                return &set->rules[*slot - 1];
+        /* Event rules are few: a scan finds them. */
+        for (size_t i = 0; i < set->n_crash; i++)
+                if (strcmp(set->crash[i].name, name) == 0)
+                        return &set->crash[i];
+        return NULL;
+}
+
+/* Event rules are sampled by nothing: they live apart, so nothing that
+ * binds, ticks or samples has to skip them. */
+static void add_crash_rule(struct rule_set *set, const struct rule *r) {
+        struct rule *rules = realloc(set->crash, (set->n_crash + 1) * sizeof *rules);
+        if (!rules)
+                abort();
+        set->crash = rules;
+        set->crash[set->n_crash++] = *r;
 }
 
 /* Appends r (taken over), growing the array and the index geometrically. */
@@ -234,13 +250,45 @@ static void add_rule(struct rule_set *set, const struct rule *r) {
                 *name_slot(set, r->name) = set->n;
 }
 
+/* `event: crash`: no metric, no condition, nothing sampled. */
+static void parse_event(struct schema_ctx *c, const struct ynode *n, const struct ynode *event, struct rule *r) {
+        static const char *const sampled_only[] = { "metric", "when", "interval", "window", "pick", "pick_max", NULL };
+        if (!schema_want(c, event, YNODE_SCALAR, "event"))
+                return;
+        if (strcmp(event->scalar, "crash") != 0) {
+                schema_err(c, event, "unknown event '%s' (the event is 'crash')", event->scalar);
+                return;
+        }
+        r->event = RULE_EVENT_CRASH;
+        for (const char *const *k = sampled_only; *k; k++) {
+                const struct ynode *v = schema_get(n, *k);
+                if (v)
+                        schema_err(c, v, "'%s' is for sampled rules; an event rule fires when its event happens", *k);
+        }
+}
+
+/* What can be done with a process held in its fatal signal: read it. It
+ * will not live to be profiled, and autodump holds its trace, so gdb
+ * cannot attach. */
+static void check_crash_actions(struct schema_ctx *c, const struct ynode *actions, const struct rule *r) {
+        for (size_t i = 0; i < r->n_actions; i++) {
+                const struct action *a = &r->actions[i];
+                if (a->kind == ACTION_PROFILE || a->kind == ACTION_SIGNAL)
+                        schema_err(c, actions, "%s: a crashing process is about to die; a crash rule takes core, "
+                                   "stacks and exec", action_kind_to_string(a->kind));
+                else if (a->kind == ACTION_CORE && a->core_via_gcore)
+                        schema_err(c, actions, "core: {via: gcore}: gdb cannot attach to a crashing process "
+                                   "autodump holds; the native core writer can");
+        }
+}
+
 static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct ynode *n,
                        const struct timing *defaults) {
         static const char *const keys[] = {
-                "name", "target", "metric", "when", "actions", "cooldown", "max", "interval",
+                "name", "target", "metric", "when", "event", "actions", "cooldown", "max", "interval",
                 "window", "pick", "pick_max", "on_complete", NULL,
         };
-        static const char *const planned[] = { "event", "go", NULL };
+        static const char *const planned[] = { "go", NULL };
         if (!schema_want(c, n, YNODE_MAP, "a rule"))
                 return;
         size_t errors_before = c->errors;
@@ -261,8 +309,11 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
         }
 
         const struct metric_info *mi = NULL;
-        if (!(v = schema_get(n, "metric")))
-                schema_err(c, n, "rule has no 'metric'");
+        const struct ynode *event = schema_get(n, "event");
+        if (event)
+                parse_event(c, n, event, &r);
+        else if (!(v = schema_get(n, "metric")))
+                schema_err(c, n, "rule has no 'metric' (or 'event')");
         else if (schema_want(c, v, YNODE_SCALAR, "metric")) {
                 if (metric_from_name(v->scalar, &r.metric) == 0)
                         mi = metric_info(r.metric);
@@ -286,15 +337,24 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
         if ((v = schema_get(n, "target"))) {
                 r.target.any = false;
                 parse_target(c, v, &r.target);
+                if (r.event == RULE_EVENT_CRASH && (r.target.cgroup || r.target.unit))
+                        schema_err(c, v, "a crash happens to a process: the target of an event rule selects "
+                                   "processes, not a cgroup or unit");
         }
-        if (!(v = schema_get(n, "when")))
+        /* An event has no condition: it happened. */
+        if (event)
+                ;
+        else if (!(v = schema_get(n, "when")))
                 schema_err(c, n, "rule has no 'when'");
         else
                 rule_parse_when(c, v, mi, r.interval, &r.cond);
         if (!(v = schema_get(n, "actions")))
                 schema_err(c, n, "rule has no 'actions'");
-        else
+        else {
                 rule_parse_actions(c, v, &r);
+                if (r.event == RULE_EVENT_CRASH)
+                        check_crash_actions(c, v, &r);
+        }
         if ((v = schema_get(n, "on_complete")))
                 rule_parse_command(c, v, "on_complete", &r.on_complete);
         parse_scope(c, n, mi, &r);
@@ -304,7 +364,10 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 return;
         }
         r.file = strdup(c->file);
-        add_rule(set, &r);
+        if (r.event == RULE_EVENT_CRASH)
+                add_crash_rule(set, &r);
+        else
+                add_rule(set, &r);
 }
 
 int rules_load_text(struct rule_set *set, const char *file, const char *text, size_t len,
@@ -390,6 +453,9 @@ int rules_load_default(struct rule_set *set, struct diags *diags) {
 void rule_set_free(struct rule_set *set) {
         for (size_t i = 0; i < set->n; i++)
                 rule_free(&set->rules[i]);
+        for (size_t i = 0; i < set->n_crash; i++)
+                rule_free(&set->crash[i]);
+        free(set->crash);
         free(set->rules);
         free(set->by_name);
         *set = (struct rule_set) {};
@@ -405,6 +471,9 @@ static usec_t gcd(usec_t a, usec_t b) {
 }
 
 usec_t rule_set_tick(const struct rule_set *set) {
+        /* Event rules only: nothing to sample, a scan a second. */
+        if (set->n == 0)
+                return USEC_PER_SEC;
         usec_t g = 0;
         for (size_t i = 0; i < set->n; i++)
                 g = gcd(g, set->rules[i].interval);

@@ -48,11 +48,17 @@ struct target_match {
         bool recursive;         /* and every cgroup below it, each its own */
 };
 
+enum rule_event {
+        RULE_EVENT_NONE,        /* a sampled rule: metric and when */
+        RULE_EVENT_CRASH,       /* event: crash */
+};
+
 struct rule {
         char *name;
         char *file;
         int line;
         struct target_match target;
+        enum rule_event event;
         enum metric metric;
         struct condition cond;
         usec_t interval;
@@ -69,8 +75,10 @@ struct rule {
 bool rule_watches_cgroups(const struct rule *r);
 
 struct rule_set {
-        struct rule *rules;
+        struct rule *rules;     /* sampled rules */
         size_t n, cap;
+        struct rule *crash;     /* event: crash rules, apart: nothing samples them */
+        size_t n_crash;
         size_t *by_name;        /* open addressing: index + 1 of a rule, 0 = free */
         size_t by_name_cap;     /* a power of two, over twice n */
 };

@@ -1,5 +1,6 @@
 #include "trigger.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ json_t *trigger_new(const struct proc_root *proc, const struct firing *f) {
         json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:b}",
                                 "schema", TRIGGER_SCHEMA, "autodump_version", AUTODUMP_VERSION,
                                 "host", host, "time", when, "rule", f->rule,
-                                "manual", f->decision == NULL);
+                                "manual", f->decision == NULL && f->crash == NULL);
         char started[40];
         format_utc(f->capture_wall ? f->capture_wall : f->wall, false, started, sizeof started);
         json_object_set_new(doc, "capture_started", json_string(started));
@@ -77,6 +78,17 @@ json_t *trigger_new(const struct proc_root *proc, const struct firing *f) {
                 /* A growth's threshold and its measure are per second. */
                 if (isfinite(d->growth))
                         json_object_set_new(doc, "growth_per_second", json_real(d->growth));
+        }
+        if (f->crash) {
+                const struct crash_info *c = f->crash;
+                char signame[16], addr[32];
+                snprintf(signame, sizeof signame, "SIG%s", sigabbrev_np(c->signo) ? sigabbrev_np(c->signo) : "?");
+                snprintf(addr, sizeof addr, "0x%" PRIx64, c->addr);
+                json_object_set_new(doc, "event", json_string("crash"));
+                json_object_set_new(doc, "crash", json_pack("{s:s, s:i, s:i, s:s?, s:s, s:i}", "signal", signame,
+                                                            "signo", c->signo, "code", c->code, "code_name",
+                                                            signal_code_name(c->signo, c->code), "address", addr,
+                                                            "thread", (int) c->tid));
         }
         if (f->reference_what)
                 json_object_set_new(doc, "reference", json_pack("{s:o, s:s}", "value", number_or_null(f->reference),

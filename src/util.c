@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <signal.h>
+
 #include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -83,6 +85,51 @@ int opendir_at(int dirfd, const char *path, DIR **ret) {
 
 int exit_code_of_status(int status) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+const char *signal_code_name(int signo, int code) {
+        switch (code) {
+        case SI_USER: return "SI_USER";
+        case SI_KERNEL: return "SI_KERNEL";
+        case SI_QUEUE: return "SI_QUEUE";
+        case SI_TKILL: return "SI_TKILL";
+        }
+        /* The same numbers mean different things per signal. */
+        static const char *const segv[] = { [SEGV_MAPERR] = "SEGV_MAPERR", [SEGV_ACCERR] = "SEGV_ACCERR",
+                                            [SEGV_BNDERR] = "SEGV_BNDERR", [SEGV_PKUERR] = "SEGV_PKUERR" };
+        static const char *const bus[] = { [BUS_ADRALN] = "BUS_ADRALN", [BUS_ADRERR] = "BUS_ADRERR",
+                                           [BUS_OBJERR] = "BUS_OBJERR", [BUS_MCEERR_AR] = "BUS_MCEERR_AR",
+                                           [BUS_MCEERR_AO] = "BUS_MCEERR_AO" };
+        static const char *const fpe[] = { [FPE_INTDIV] = "FPE_INTDIV", [FPE_INTOVF] = "FPE_INTOVF",
+                                           [FPE_FLTDIV] = "FPE_FLTDIV", [FPE_FLTOVF] = "FPE_FLTOVF",
+                                           [FPE_FLTUND] = "FPE_FLTUND", [FPE_FLTRES] = "FPE_FLTRES",
+                                           [FPE_FLTINV] = "FPE_FLTINV", [FPE_FLTSUB] = "FPE_FLTSUB" };
+        static const char *const ill[] = { [ILL_ILLOPC] = "ILL_ILLOPC", [ILL_ILLOPN] = "ILL_ILLOPN",
+                                           [ILL_ILLADR] = "ILL_ILLADR", [ILL_ILLTRP] = "ILL_ILLTRP",
+                                           [ILL_PRVOPC] = "ILL_PRVOPC", [ILL_PRVREG] = "ILL_PRVREG",
+                                           [ILL_COPROC] = "ILL_COPROC", [ILL_BADSTK] = "ILL_BADSTK" };
+        const char *const *names = NULL;
+        size_t n = 0;
+        switch (signo) {
+        case SIGSEGV: names = segv; n = ELEMENTSOF(segv); break;
+        case SIGBUS: names = bus; n = ELEMENTSOF(bus); break;
+        case SIGFPE: names = fpe; n = ELEMENTSOF(fpe); break;
+        case SIGILL: names = ill; n = ELEMENTSOF(ill); break;
+        }
+        return code > 0 && (size_t) code < n && names[code] ? names[code] : NULL;
+}
+
+int signal_from_text(const char *s) {
+        const char *name = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
+        for (int sig = 1; sig < SIGRTMIN; sig++) {
+                const char *abbrev = sigabbrev_np(sig);
+                if (abbrev && strcmp(abbrev, name) == 0)
+                        return sig;
+        }
+        char *end;
+        errno = 0;
+        long n = strtol(s, &end, 10);
+        return !errno && end != s && !*end && n > 0 && n <= SIGRTMAX ? (int) n : -EINVAL;
 }
 
 int find_in_path(const char *name, char **ret) {

@@ -54,6 +54,10 @@ int opendir_at(int dirfd, const char *path, DIR **ret);
 /* A waitpid(2) status as a shell reports it: the exit code, or 128+N when
  * signal N ended the process. */
 int exit_code_of_status(int status);
+/* The name of a siginfo si_code (SEGV_MAPERR, SI_USER…); NULL: unknown. */
+const char *signal_code_name(int signo, int code);
+/* A signal by name (TERM, SIGTERM) or number; -EINVAL if none. */
+int signal_from_text(const char *s);
 
 /* The path of the program `name` in $PATH, or -ENOENT. */
 int find_in_path(const char *name, char **ret);

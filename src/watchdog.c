@@ -36,6 +36,7 @@ struct watchdog {
         struct cgroup_mounts cgroups;   /* none mounted: all NULL */
         struct cgroup_discovery cgroup_discovery;
         struct runmode run;
+        struct crash_config crash;
         struct loop_source *tick_timer, *signals[6];   /* freed with the loop */
         usec_t tick;
         usec_t next_scan;
@@ -182,7 +183,12 @@ static bool is_known(pid_t pid, void *userdata) {
 
 static bool is_collector(pid_t pid, void *userdata) {
         struct watchdog *wd = userdata;
-        return collections_is_collector(wd->collections, pid);
+        return collections_is_collector(wd->collections, pid) || pid == crash_tracer_pid(wd->run.crash);
+}
+
+static int crash_channel(void *userdata) {
+        struct watchdog *wd = userdata;
+        return crash_tracer_channel(wd->run.crash);
 }
 
 /* ---- sampling --------------------------------------------------------- */
@@ -274,6 +280,14 @@ static void add_listed_pids(struct watchdog *wd) {
 
 static void warn_idle_rules(const struct watchdog *wd) {
         const struct watchdog_options *o = wd->o;
+        for (size_t i = 0; i < o->rules->n_crash; i++) {
+                const struct rule *r = &o->rules->crash[i];
+                if (o->mode == MODE_WATCH)
+                        log_warning("%s:%d: rule %s: crashes are seen only by `autodump run`, which traces the "
+                                    "command's tree", r->file, r->line, r->name);
+                else if (o->dry_run)
+                        log_info("%s:%d: rule %s: a dry run does not trace crashes", r->file, r->line, r->name);
+        }
         for (size_t i = 0; i < o->rules->n; i++) {
                 const struct rule *r = &o->rules->rules[i];
                 if (rule_watches_cgroups(r) && !cgroup_mounts_any(&wd->cgroups))
@@ -320,7 +334,7 @@ static int setup(struct watchdog *wd) {
         struct collections_options co = {
                 .proc = &wd->proc, .output = o->output, .timeout = o->config->timeout,
                 .parallel = o->config->parallel, .queue = o->config->queue, .min_free_pct = o->config->min_free_pct,
-                .is_watched = is_known, .userdata = wd, .on_complete = wd->on_complete.argv ? &wd->on_complete : NULL,
+                .is_watched = is_known, .crash_channel = crash_channel, .userdata = wd, .on_complete = wd->on_complete.argv ? &wd->on_complete : NULL,
         };
         if ((r = collections_new(wd->loop, &co, &wd->collections)) < 0)
                 return r;
@@ -356,6 +370,7 @@ static bool finished(struct watchdog *wd) {
 int watchdog_run(const struct watchdog_options *o) {
         struct watchdog wd = { .o = o, .proc.fd = -1 };
         int r, exit_code = 1;
+        runmode_save_inherited(&wd.run.inherited);
         raise_fd_limit();
         if ((r = proc_root_open(o->proc_root, &wd.proc)) < 0) {
                 log_error("cannot open %s: %s", o->proc_root, strerror(-r));
@@ -371,7 +386,15 @@ int watchdog_run(const struct watchdog_options *o) {
         warn_idle_rules(&wd);
 
         if (o->mode == MODE_RUN) {
-                if (runmode_start(&wd.run, wd.loop, o->command, &exit_code) < 0)
+                struct runmode_options ro = o->run;
+                wd.crash = (struct crash_config) {
+                        .proc = &wd.proc, .rules = o->rules->crash, .n_rules = o->rules->n_crash, .output = o->output,
+                        .timeout = o->config->timeout, .min_free_pct = o->config->min_free_pct,
+                        .on_complete = wd.on_complete.argv ? &wd.on_complete : NULL,
+                };
+                if (o->rules->n_crash && !o->dry_run)
+                        ro.crash = &wd.crash;
+                if (runmode_start(&wd.run, wd.loop, &ro, o->command, &exit_code) < 0)
                         goto out;
                 wd.discovery.command = wd.run.command;
         } else {
@@ -389,13 +412,15 @@ int watchdog_run(const struct watchdog_options *o) {
                 }
         exit_code = o->mode == MODE_RUN ? runmode_exit_code(&wd.run) : 0;
         /* Firings dropped were never collected and are counted apart. */
-        unsigned dropped = collections_dropped(wd.collections), firings = wd.engine.firings - dropped;
+        unsigned dropped = collections_dropped(wd.collections),
+                 firings = wd.engine.firings - dropped + crash_tracer_firings(wd.run.crash);
         char apart[48] = "";
         if (dropped)
                 snprintf(apart, sizeof apart, " (%u more dropped)", dropped);
         log_info("%u firing%s%s%s%s", firings, firings == 1 ? "" : "s", apart,
                  firings && !o->dry_run ? "; artifacts in " : "", firings && !o->dry_run ? o->output : "");
 out:
+        runmode_done(&wd.run);
         discovery_done(&wd.discovery);
         cgroup_discovery_done(&wd.cgroup_discovery);
         binding_table_free(&wd.bindings);

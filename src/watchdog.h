@@ -6,6 +6,7 @@
 #include "config.h"
 #include "match.h"
 #include "rules.h"
+#include "runmode.h"
 
 struct watchdog_options {
         enum watch_mode mode;
@@ -15,6 +16,7 @@ struct watchdog_options {
         bool dry_run;
         const char *proc_root;          /* "/proc" unless testing */
         char *const *command;           /* run mode */
+        struct runmode_options run;     /* run mode: -g, -e */
         const pid_t *pids;              /* watch mode: -p */
         size_t n_pids;
 };

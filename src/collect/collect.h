@@ -11,6 +11,8 @@
 #include "../rules.h"
 #include "../store.h"
 
+struct stopped_process;
+
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_FAILED, ACTION_SKIPPED };
 
 #define ACTION_MAX_FILES 4
@@ -42,6 +44,10 @@ struct collect_ctx {
         double value;
         double min_free_pct;            /* never start a capture below this free space */
         unsigned exec_count;
+        /* A crash: the process the crash tracer holds in its fatal signal.
+         * Actions use it as it is and never resume it. NULL: they stop the
+         * target themselves. */
+        const struct stopped_process *held;
 };
 
 void result_set(struct action_result *res, enum action_status status, const char *fmt, ...)
@@ -51,6 +57,10 @@ void result_add_file(struct action_result *res, int dir_fd, const char *name);
 
 /* Records why stopping the target failed (ptrace_stop_process's error). */
 void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx, int r);
+/* Stops the target for an action (or takes the held one), and resumes it
+ * (or only records how long it was held). */
+int collect_stop_target(const struct collect_ctx *ctx, struct stopped_process *ret);
+void collect_resume_target(const struct collect_ctx *ctx, struct stopped_process *sp);
 
 int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct action_result *res);

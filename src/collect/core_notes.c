@@ -161,19 +161,24 @@ int core_read_registers(struct core *c, const struct stopped_process *sp) {
         c->threads = calloc(sp->n, sizeof *c->threads);
         if (!c->threads)
                 return -ENOMEM;
-        /* The main thread first: it is the one a debugger shows first. */
+        /* The thread a debugger shows first leads: the one that crashed,
+         * else the main thread. */
+        pid_t first = sp->first ? sp->first : sp->pid;
+        /* A crash: the kernel writes the fatal signal into every thread's
+         * status, and a debugger takes it from the last one it reads. */
+        int fatal = sp->first && sp->n && sp->threads[0].tid == sp->first ? sp->threads[0].pending_signal : 0;
         size_t k = 0;
         for (size_t pass = 0; pass < 2; pass++)
                 for (size_t i = 0; i < sp->n; i++) {
-                        bool main_thread = sp->threads[i].tid == sp->pid;
-                        if (main_thread != (pass == 0))
+                        bool leads = sp->threads[i].tid == first;
+                        if (leads != (pass == 0))
                                 continue;
                         struct thread_state *t = &c->threads[k];
                         t->tid = sp->threads[i].tid;
-                        t->cursig = sp->threads[i].pending_signal;
+                        t->cursig = fatal ? fatal : sp->threads[i].pending_signal;
                         /* A signal caught on its way in while stopping: the
                          * one case where a live dump has a siginfo to tell. */
-                        t->has_siginfo = t->cursig && ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &t->siginfo) == 0;
+                        t->has_siginfo = sp->threads[i].pending_signal && ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &t->siginfo) == 0;
                         struct iovec iov = { &t->regs, sizeof t->regs };
                         if (ptrace(PTRACE_GETREGSET, t->tid, (void *) NT_PRSTATUS, &iov) < 0)
                                 continue;       /* gone meanwhile */

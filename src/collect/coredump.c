@@ -294,7 +294,7 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         struct stopped_process sp = {};
         int fd = -1, r;
 
-        r = ptrace_stop_process(ctx->proc->fd, ctx->pid, &sp);
+        r = collect_stop_target(ctx, &sp);
         if (r < 0) {
                 result_stop_failed(res, ctx, r);
                 return r;
@@ -329,12 +329,12 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         r = dump(&c, &file, &end);
         /* The memory is copied: the process runs on while the file is
          * finished (the last compressed blocks, the final hole). */
-        ptrace_resume_process(&sp);
+        collect_resume_target(ctx, &sp);
         if (r == 0)
                 r = core_file_finish(&file, end);
         core_file_close(&file);
 out:
-        ptrace_resume_process(&sp);     /* no-op if already resumed */
+        collect_resume_target(ctx, &sp);        /* no-op if already resumed */
         res->has_stopped = true;
         res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
         if (fd >= 0) {

@@ -31,19 +31,6 @@ void result_add_file(struct action_result *res, int dir_fd, const char *name) {
         res->bytes += (uint64_t) st.st_size;
 }
 
-void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx, int r) {
-        pid_t tracer = 0;
-        if (r == -EBUSY) {
-                ptrace_tracer_of(ctx->proc->fd, ctx->pid, &tracer);
-                result_set(res, ACTION_SKIPPED, "process is already traced by PID %d", (int) tracer);
-        } else if (r == -ESRCH)
-                result_set(res, ACTION_FAILED, "process exited before it could be stopped");
-        else if (r == -EPERM)
-                result_set(res, ACTION_FAILED, "ptrace refused: not permitted (run as root or as the process's user)");
-        else
-                result_set(res, ACTION_FAILED, "cannot stop the process: %s", strerror(-r));
-}
-
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
                    int *ret_status) {
         pid_t child = fork();

@@ -21,6 +21,7 @@ struct thread_frames {
         size_t n;
         Dwarf_Addr pc[MAX_FRAMES];
         bool activation[MAX_FRAMES];
+        int crash_signal;               /* the fatal signal it was stopped in; 0: none */
         const char *error;              /* why no frame could be had */
 };
 
@@ -96,6 +97,8 @@ static void unwind_all(Dwfl *dwfl, int proc_fd, const struct stopped_process *sp
         for (size_t i = 0; i < sp->n; i++) {
                 struct thread_frames *t = &threads[i];
                 t->tid = sp->threads[i].tid;
+                if (t->tid == sp->first)
+                        t->crash_signal = sp->threads[i].pending_signal;
                 thread_name(proc_fd, sp->pid, t->tid, t->name, sizeof t->name);
                 if (dwfl_getthread_frames(dwfl, t->tid, frame_cb, t) != 0 && t->n == 0)
                         t->error = dwfl_errmsg(-1);
@@ -112,7 +115,10 @@ static unsigned print_all(Dwfl *dwfl, const struct perf_map *jit, pid_t pid, con
         fprintf(out, "process %d: %zu threads\n", (int) pid, n);
         for (size_t i = 0; i < n; i++) {
                 const struct thread_frames *t = &threads[i];
-                fprintf(out, "\nthread %d (%s)%s:\n", (int) t->tid, t->name, t->tid == pid ? " [main]" : "");
+                char crashed[48] = "";
+                if (t->crash_signal)
+                        snprintf(crashed, sizeof crashed, " [crashed: SIG%s]", sigabbrev_np(t->crash_signal));
+                fprintf(out, "\nthread %d (%s)%s%s:\n", (int) t->tid, t->name, t->tid == pid ? " [main]" : "", crashed);
                 if (t->n == 0) {
                         fprintf(out, "  (no frames: %s)\n", t->error ? t->error : "unknown");
                         continue;
@@ -134,7 +140,7 @@ static unsigned print_all(Dwfl *dwfl, const struct perf_map *jit, pid_t pid, con
 
 int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
         struct stopped_process sp;
-        int r = ptrace_stop_process(ctx->proc->fd, ctx->pid, &sp);
+        int r = collect_stop_target(ctx, &sp);
         if (r < 0) {
                 result_stop_failed(res, ctx, r);
                 return r;
@@ -146,7 +152,7 @@ int collect_stacks(struct collect_ctx *ctx, const struct action *a, struct actio
                 unwind_all(dwfl, ctx->proc->fd, &sp, threads);
         /* Only the unwinding needs the process stopped; symbolizing reads
          * the modules' files, and happens after this. */
-        ptrace_resume_process(&sp);
+        collect_resume_target(ctx, &sp);
         res->has_stopped = true;
         res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
         if (!dwfl) {

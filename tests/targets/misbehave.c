@@ -21,12 +21,18 @@
  * signal  sig=N                     die of signal N
  * sigwait                           print each signal received; exit 100+N on SIGTERM
  * child   mode=MODE ...             run MODE in a child process; wait for it
+ * crash   kind=segv|abort|fpe       crash in crash_in_worker() on a second thread: a NULL
+ *                                   write (segv), abort(), or an integer division by zero
+ * handled                           fault on purpose, recover in its own SIGSEGV handler
+ *                                   (as a JVM does) in fault_and_recover(); exit 0
+ * sigusr  count=N                   send itself N SIGUSR1s, each handled; print the time
  *
  * Every mode first waits `after` seconds (default 0), then misbehaves, then
  * idles until killed. The functions named above stay on the stack while
  * they run, so a core or a stack dump can be checked for them. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -218,6 +224,63 @@ __attribute__((noinline)) static void make_mappings(int count) {
         idle_forever();
 }
 
+static volatile int divisor;
+
+__attribute__((noinline)) static void crash_in_worker(const char *kind) {
+        announce("crashing");
+        if (strcmp(kind, "abort") == 0)
+                abort();
+        if (strcmp(kind, "fpe") == 0) {
+                volatile int x = (divisor + 7) / divisor;
+                (void) x;
+        }
+        *(volatile int *) (uintptr_t) 0x10 = 1;
+}
+
+static void *crash_thread(void *kind) {
+        crash_in_worker(kind);
+        return NULL;
+}
+
+static void crash_soon(const char *kind) {
+        pthread_t t;
+        pthread_create(&t, NULL, crash_thread, (void *) kind);
+        pthread_join(t, NULL);
+}
+
+static sigjmp_buf recover;
+
+static void on_fault(int sig) {
+        siglongjmp(recover, 1);
+}
+
+__attribute__((noinline)) static void fault_and_recover(void) {
+        signal(SIGSEGV, on_fault);
+        for (volatile int i = 0; i < 3; i++)
+                if (sigsetjmp(recover, 1) == 0)
+                        *(volatile int *) (uintptr_t) 0x10 = i;
+        announce("recovered");
+        exit(0);
+}
+
+static volatile sig_atomic_t handled_count;
+
+static void count_signal(int sig) {
+        handled_count++;
+}
+
+static void send_signals(long count) {
+        signal(SIGUSR1, count_signal);
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (long i = 0; i < count; i++)
+                raise(SIGUSR1);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("%ld signals in %.3f s\n", (long) handled_count,
+               (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9);
+        exit(0);
+}
+
 static void on_signal(int sig) {
         char line[64];
         int n = snprintf(line, sizeof line, "got signal %d\n", sig);
@@ -269,6 +332,12 @@ static int behave(const char *mode, int argc, char **argv) {
                 fflush(stdout);
                 idle_forever();
         }
+        if (strcmp(mode, "crash") == 0)
+                crash_soon(arg(argc, argv, "kind", "segv"));
+        if (strcmp(mode, "handled") == 0)
+                fault_and_recover();
+        if (strcmp(mode, "sigusr") == 0)
+                send_signals(atol(arg(argc, argv, "count", "100000")));
         if (strcmp(mode, "child") == 0) {
                 pid_t pid = fork();
                 if (pid == 0)
