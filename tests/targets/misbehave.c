@@ -325,7 +325,8 @@ static int behave(const char *mode, int argc, char **argv) {
                 return 1;
         }
         if (strcmp(mode, "sigwait") == 0) {
-                int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+                int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM, SIGURG,
+                               SIGCONT, SIGTSTP, SIGPWR, SIGRTMIN + 3 };
                 for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
                         signal(sigs[i], on_signal);
                 printf("ready\n");

@@ -6,6 +6,9 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
+#include <signal.h>
+
+#include "crash/follow.h"
 #include "match.h"
 #include "proc.h"
 
@@ -68,9 +71,51 @@ static void reads_cmdline_and_uid(void **state) {
         free(cmdline);
 }
 
+static void parses_signal_dispositions(void **state) {
+        struct proc_signals ps;
+        assert_int_equal(proc_parse_signals("Name:\tjava\nTgid:\t812\nPid:\t815\nSigBlk:\t0000000000000000\n"
+                                            "SigIgn:\t0000000000001000\nSigCgt:\t2000000181005ccf\n", &ps), 0);
+        assert_int_equal(ps.tgid, 812);
+        assert_true(ps.caught & (1ULL << (SIGSEGV - 1)));
+        assert_true(ps.ignored & (1ULL << (SIGPIPE - 1)));
+        assert_int_equal(proc_parse_signals("Name:\tx\nTgid:\t1\n", &ps), -EINVAL);
+}
+
+/* Which deliveries are crashes: a signal that dumps core, with neither a
+ * handler nor ignored. */
+static void fatal_signals(void **state) {
+        uint64_t segv = 1ULL << (SIGSEGV - 1);
+        assert_true(crash_signal_is_fatal(SIGSEGV, 0, 0));
+        assert_true(crash_signal_is_fatal(SIGABRT, 0, 0));
+        assert_true(crash_signal_is_fatal(SIGQUIT, 0, 0));
+        assert_false(crash_signal_is_fatal(SIGSEGV, segv, 0));         /* a JVM's, Go's own handler */
+        assert_false(crash_signal_is_fatal(SIGSEGV, 0, segv));
+        assert_true(crash_signal_is_fatal(SIGSEGV, 1ULL << (SIGUSR1 - 1), 0));
+        assert_false(crash_signal_is_fatal(SIGTERM, 0, 0));            /* kills, no core */
+        assert_false(crash_signal_is_fatal(SIGKILL, 0, 0));
+        assert_false(crash_signal_is_fatal(SIGUSR1, 0, 0));
+}
+
+static void signal_names(void **state) {
+        assert_string_equal(signal_code_name(SIGSEGV, SEGV_MAPERR), "SEGV_MAPERR");
+        assert_string_equal(signal_code_name(SIGBUS, BUS_ADRERR), "BUS_ADRERR");
+        assert_string_equal(signal_code_name(SIGFPE, FPE_INTDIV), "FPE_INTDIV");
+        assert_string_equal(signal_code_name(SIGABRT, SI_TKILL), "SI_TKILL");
+        assert_null(signal_code_name(SIGSEGV, 99));
+        assert_int_equal(signal_from_text("TERM"), SIGTERM);
+        assert_int_equal(signal_from_text("SIGKILL"), SIGKILL);
+        assert_int_equal(signal_from_text("10"), 10);
+        assert_int_equal(signal_from_text("SIGBOGUS"), -EINVAL);
+        assert_int_equal(signal_from_text("0"), -EINVAL);
+        assert_int_equal(signal_from_text(""), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_stat),
+                cmocka_unit_test(parses_signal_dispositions),
+                cmocka_unit_test(fatal_signals),
+                cmocka_unit_test(signal_names),
                 cmocka_unit_test(rejects_garbage),
                 cmocka_unit_test(reads_cmdline_and_uid),
         };

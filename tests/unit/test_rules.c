@@ -192,6 +192,75 @@ static void yaml_syntax_error_has_position(void **state) {
         unload(&l);
 }
 
+static void crash_rules_live_apart(void **state) {
+        struct loaded l = {};
+        load(&l, "crash.yaml",
+             "rules:\n"
+             "  - name: crash\n"
+             "    event: crash\n"
+             "    target: {comm: worker}\n"
+             "    actions: [stacks, core, {exec: {argv: [/bin/true, '{pid}']}}]\n"
+             "    max: 2\n"
+             "  - name: rss\n"
+             "    metric: rss\n"
+             "    when: {above: 1GiB}\n"
+             "    actions: [stacks]\n");
+        diags_print(&l.diags, stderr);
+        assert_int_equal(l.r, 0);
+        /* Nothing that samples sees the event rule. */
+        assert_int_equal(l.set.n, 1);
+        assert_int_equal(l.set.n_crash, 1);
+        const struct rule *c = &l.set.crash[0];
+        assert_int_equal(c->event, RULE_EVENT_CRASH);
+        assert_string_equal(c->target.comm, "worker");
+        assert_int_equal(c->n_actions, 3);
+        assert_int_equal(c->cond.max, 2);
+        assert_int_equal(rule_set_tick(&l.set), USEC_PER_SEC);
+        unload(&l);
+}
+
+static void crash_rule_errors(void **state) {
+        struct loaded l = {};
+        load(&l, "bad-crash.yaml",
+             "rules:\n"
+             "  - name: a\n"
+             "    event: crash\n"
+             "    metric: rss\n"                                      /* 4 */
+             "    when: {above: 1}\n"                                 /* 5 */
+             "    actions: [profile, {core: {via: gcore}}]\n"         /* 6 */
+             "  - name: b\n"
+             "    event: hang\n"                                      /* 8 */
+             "    actions: [core]\n"
+             "  - name: c\n"
+             "    event: crash\n"
+             "    target: {cgroup: /sys/fs/cgroup/x}\n"               /* 12 */
+             "    actions: [core]\n"
+             "  - name: a\n"                                          /* 14 */
+             "    metric: rss\n"
+             "    when: {above: 1}\n"
+             "    actions: [core]\n");
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l, 4, 13, "'metric' is for sampled rules");
+        expect_diag(&l, 5, 11, "'when' is for sampled rules");
+        expect_diag(&l, 6, 14, "profile: a crashing process is about to die");
+        expect_diag(&l, 6, 14, "gdb cannot attach to a crashing process");
+        expect_diag(&l, 8, 12, "unknown event 'hang'");
+        expect_diag(&l, 12, 13, "the target of an event rule selects processes");
+        unload(&l);
+        /* A duplicate name is found across both kinds. */
+        load(&l, "dup.yaml",
+             "rules:\n"
+             "  - name: a\n"
+             "    event: crash\n"
+             "    actions: [core]\n"
+             "  - name: a\n"
+             "    metric: rss\n"
+             "    when: {above: 1}\n"
+             "    actions: [core]\n");
+        expect_diag(&l, 5, 11, "duplicate rule name 'a'");
+        unload(&l);
+}
+
 static bool uses_metric(const struct rule_set *set, enum metric m) {
         for (size_t i = 0; i < set->n; i++)
                 if (set->rules[i].metric == m)
@@ -210,6 +279,8 @@ static void builtin_default_rules_are_valid(void **state) {
         assert_true(uses_metric(&l.set, METRIC_THREADS));
         assert_true(uses_metric(&l.set, METRIC_FDS));
         assert_int_equal(rule_set_tick(&l.set), USEC_PER_SEC);
+        /* `autodump run` with no rule file captures crashes. */
+        assert_int_equal(l.set.n_crash, 1);
         unload(&l);
 }
 
@@ -327,6 +398,8 @@ int main(void) {
                 cmocka_unit_test(duplicate_names_across_files),
                 cmocka_unit_test(yaml_syntax_error_has_position),
                 cmocka_unit_test(builtin_default_rules_are_valid),
+                cmocka_unit_test(crash_rules_live_apart),
+                cmocka_unit_test(crash_rule_errors),
                 cmocka_unit_test(cgroup_and_psi_rules),
                 cmocka_unit_test(values_are_bounded),
                 cmocka_unit_test(many_rules_load_in_linear_time),
