@@ -114,11 +114,12 @@ static int spawn_command(struct runmode *rm, char *const *argv, pid_t *ret_pid) 
                 close(gate[0]);
         if (pid > 0) {
                 setpgid(pid, pid);      /* also here: no race with a forwarded -g signal */
-                int r = rm->crash ? crash_tracer_trace(rm->crash, pid) : 0;
+                int r = rm->crash ? crash_tracer_trace(rm->crash, pid) : -ENOENT;
+                rm->crash_traced = r == 0;
                 if (r == -EBUSY)
                         log_warning("%s[%d] is traced already (a debugger?): left alone; its crashes are not "
                                     "captured", argv[0], (int) pid);
-                else if (r < 0)
+                else if (r < 0 && r != -ENOENT)
                         log_warning("cannot trace %s[%d] for crashes: %s", argv[0], (int) pid, strerror(-r));
         }
         if (gate[1] >= 0)
@@ -183,7 +184,7 @@ int runmode_start(struct runmode *rm, struct loop *loop, const struct runmode_op
                 *ret_exit_code = 1;
                 return r;
         }
-        log_info("started %s[%d]%s", argv[0], (int) rm->command, rm->crash ? "; its crashes are captured" : "");
+        log_info("started %s[%d]%s", argv[0], (int) rm->command, rm->crash_traced ? "; its crashes are captured" : "");
         return 0;
 }
 

@@ -37,6 +37,7 @@ struct runmode {
         bool exited;
         int status;             /* waitpid-style, once exited */
         struct crash_tracer *crash;
+        bool crash_traced;      /* the tracer holds the command */
         struct loop_source *command_exit, *signals[_NSIG];     /* freed with the loop */
 };
 

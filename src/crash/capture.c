@@ -15,19 +15,22 @@
 #include "../match.h"
 #include "../ptrace.h"
 
+/* The signals whose default action is "core" (signal(7)). */
+static bool dumps_core(int sig) {
+        static const int core[] = { SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS };
+        for (size_t i = 0; i < ELEMENTSOF(core); i++)
+                if (core[i] == sig)
+                        return true;
+        return false;
+}
+
 bool crash_signal_is_fatal(int sig, uint64_t caught, uint64_t ignored) {
-        /* The signals whose default action is "core" (signal(7)). */
-        static const int dumps_core[] = { SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE,
-                                          SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS };
-        bool core = false;
-        for (size_t i = 0; i < ELEMENTSOF(dumps_core); i++)
-                core |= dumps_core[i] == sig;
         uint64_t bit = 1ULL << (sig - 1);
         /* A handler of its own (a JVM's or Go runtime's SIGSEGV) means the
          * signal is the program's business. A fault the kernel forces on a
          * process that ignores or blocks it resets the disposition before
          * the stop, so what is read here is what will happen. */
-        return core && !(caught & bit) && !(ignored & bit);
+        return dumps_core(sig) && !(caught & bit) && !(ignored & bit);
 }
 
 /* The first rule that wants a crash of this process. */
@@ -123,7 +126,10 @@ static void collect(struct crash_capturer *c, const struct rule *rule, const str
 bool crash_capture(struct crash_capturer *c, pid_t tid, int sig) {
         const struct crash_config *cfg = c->cfg;
         struct proc_signals ps;
-        if (proc_read_signals(cfg->proc, tid, &ps) < 0 || !crash_signal_is_fatal(sig, ps.caught, ps.ignored))
+        /* Every signal of the tree stops here: the common ones (SIGCHLD,
+         * a runtime's own) must cost no read of /proc. */
+        if (!dumps_core(sig) || proc_read_signals(cfg->proc, tid, &ps) < 0 ||
+            !crash_signal_is_fatal(sig, ps.caught, ps.ignored))
                 return false;
         struct proc_stat st;
         if (proc_read_stat(cfg->proc, ps.tgid, &st) < 0)
