@@ -162,3 +162,20 @@ def test_already_traced_is_left_alone(tmp_path):
     assert r.returncode == 5, r.stderr
     assert "is traced already (a debugger?): left alone" in r.stderr
     assert "its crashes are captured" not in r.stderr
+
+
+def test_a_capture_past_the_timeout_ends_the_tracer_and_the_crash_goes_on(tmp_path, rules):
+    # The capture hangs (an exec hook that takes too long): at [collect]
+    # timeout the tracer is ended, the kernel lets the threads go, and the
+    # signal kills the process as it would have; the artifact says why.
+    out = tmp_path / "out"
+    r = rules("rules:\n  - name: crash\n    event: crash\n"
+              "    actions: [stacks, {exec: {argv: [/bin/sleep, '30'], timeout: 60s}}]\n")
+    conf = tmp_path / "autodump.conf"
+    conf.write_text("[collect]\ntimeout = 2s\n")
+    res = run("run", "-c", conf, "-r", r, "-o", out, "--", MISBEHAVE, "crash", timeout=30)
+    assert res.returncode == 139, res.stderr
+    t = trigger(only_artifact(out))
+    assert [a["status"] for a in t["actions"]] == ["ok", "failed"]
+    assert t["actions"][1]["error"] == "the crash tracer ended: a crash capture ran past [collect] timeout"
+    assert "crashes are no longer captured" in res.stderr
