@@ -24,3 +24,17 @@ for dir in "$out"/*/; do
                 gdb --nx --batch -ex bt build/tests/targets/misbehave "${dir}core" 2>/dev/null | grep '^#'
         fi
 done
+
+crash_out=$(mktemp -d /tmp/autodump-demo-crash.XXXXXX)
+echo "== autodump run -o $crash_out -- misbehave crash (a NULL write on a worker thread)"
+status=0
+build/src/autodump run -o "$crash_out" -- build/tests/targets/misbehave crash || status=$?
+echo "exit status $status, as without autodump (128 + SIGSEGV)"
+for dir in "$crash_out"/*/; do
+        echo
+        echo "== autodump show $dir"
+        build/src/autodump show "$dir"
+        echo
+        echo "== gdb on ${dir}core: the crash as the kernel would have dumped it"
+        gdb --nx --batch -ex bt build/tests/targets/misbehave "${dir}core" 2>/dev/null | grep -E '^#|terminated'
+done

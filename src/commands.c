@@ -121,6 +121,12 @@ int show_artifact(const char *output, const char *id) {
                 printf("  metric: %s %s > %s (%s; mean %s)\n", metric, value, threshold,
                        json_string_value(json_object_get(doc, "condition")), mean);
         }
+        json_t *crash = json_object_get(doc, "crash");
+        if (crash)
+                printf("  crash:  %s (%s) at %s in thread %d\n", json_string_value(json_object_get(crash, "signal")),
+                       json_string_value(json_object_get(crash, "code_name")) ?: "?",
+                       json_string_value(json_object_get(crash, "address")),
+                       (int) json_integer_value(json_object_get(crash, "thread")));
         size_t i;
         json_t *a;
         json_array_foreach(json_object_get(doc, "actions"), i, a) {

@@ -49,6 +49,8 @@ def test_segfault_of_the_command(tmp_path):
     first = stacks.split("\nthread ")[1]
     assert first.startswith(f"{c['thread']} (misbehave) [crashed: SIGSEGV]"), stacks
     assert "crash_in_worker" in first.splitlines()[1]
+    show = run("show", art).stdout
+    assert f"crash:  SIGSEGV (SEGV_MAPERR) at 0x10 in thread {c['thread']}" in show
     # gdb opens the core at the faulting function, on the faulting thread.
     bt = gdb_backtrace(MISBEHAVE, art / "core")
     assert "Program terminated with signal SIGSEGV" in bt, bt
