@@ -15,7 +15,7 @@ meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=f
 status=0
 meson test -C build-test --print-errorlogs || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-asan --print-errorlogs || status=1
+        LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp meson test -C build-asan --print-errorlogs || status=1
 /usr/bin/python3 - build-test build-asan <<'PY'
 import json, sys
 passed = failed = 0

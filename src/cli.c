@@ -68,6 +68,8 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 { "rules", required_argument, NULL, 'r' },
                 { "output", required_argument, NULL, 'o' },
                 { "pid", required_argument, NULL, 'p' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "quiet", no_argument, NULL, 'q' },
                 { "interval", required_argument, NULL, 'i' },
                 { "count", required_argument, NULL, 'n' },
                 { "dry-run", no_argument, NULL, OPT_DRY_RUN },
@@ -102,6 +104,8 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                         break;
                 }
                 case 'o': c->output = optarg; break;
+                case 'v': c->verbosity = 1; break;
+                case 'q': c->verbosity = -1; break;
                 case 'g': c->kill_group = true; break;
                 case 's': break;        /* run is always a subreaper; -s is tini's spelling */
                 case 'e':

@@ -18,6 +18,7 @@ struct common {
         const char *output;
         bool dry_run;
         bool json;
+        int verbosity;                  /* -v: +1 (debug), -q: -1 (warnings and errors only) */
         pid_t *pids;
         size_t n_pids;
         char **cgroups;

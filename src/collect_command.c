@@ -147,6 +147,8 @@ int collect_command(int argc, char **argv) {
                 printf("%s\n", path);
                 ret = artifact_all_ok(path) ? 0 : 1;
         }
+        struct retention_limits retention = config_retention(&config);
+        retention_apply(a.output, &retention);
 out:
         action_clear(&hook);
         if (pidfd >= 0)

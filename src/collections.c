@@ -41,6 +41,8 @@ struct collections {
         struct firing_queue queue;
 };
 
+static void start_waiting(struct collections *owner);
+
 int collections_new(struct loop *loop, const struct collections_options *o, struct collections **ret) {
         struct collections *c = calloc(1, sizeof *c);
         if (!c)
@@ -97,6 +99,22 @@ unsigned collections_running(const struct collections *c) {
         return c->n_running;
 }
 
+size_t collections_waiting(const struct collections *c) {
+        return c->queue.n;
+}
+
+void collections_reconfigure(struct collections *c, const struct collections_options *o) {
+        c->o = *o;
+        c->queue.max = o->queue;
+        /* More slots may let a waiting firing run now. */
+        start_waiting(c);
+}
+
+void collections_rebind(struct collections *c, const struct binding_table *bindings) {
+        for (struct firing_job *j = c->queue.head; j; j = j->next)
+                j->binding = bindings_find(bindings, j->rule->name, &j->target->id);
+}
+
 bool collections_is_collector(const struct collections *c, pid_t pid) {
         for (const struct collection *k = c->running; k; k = k->next)
                 if (k->pid == pid)
@@ -121,8 +139,6 @@ static void failure_reason(const struct collection *c, int status, char *buf, si
         else
                 snprintf(buf, size, "collector failed (exit status %d)", WEXITSTATUS(status));
 }
-
-static void start_waiting(struct collections *owner);
 
 static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void *userdata) {
         struct collection *c = userdata;
@@ -155,6 +171,7 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
                 }
         owner->n_running--;
         tg->collection = NULL;
+        retention_apply(owner->o.output, &owner->o.retention);
         bool gone = tg->gone;
         collection_free(c);
         if (gone)

@@ -9,10 +9,12 @@
 
 #include <stdbool.h>
 
+#include "bindings.h"
 #include "consumer.h"
 #include "engine.h"
 #include "loop.h"
 #include "proc.h"
+#include "retention.h"
 
 struct collections_options {
         const struct proc_root *proc;
@@ -30,6 +32,7 @@ struct collections_options {
         int (*crash_channel)(void *userdata);
         void *userdata;
         const struct action *on_complete;       /* the config's hook, for rules without one; NULL: none */
+        struct retention_limits retention;      /* applied to `output` after each collection */
 };
 
 struct collections;
@@ -45,6 +48,13 @@ void collections_free(struct collections *c);
 void collections_fire(struct collections *c, const struct sample_event *ev, const struct decision *d,
                       usec_t last_fire_before);
 unsigned collections_running(const struct collections *c);
+/* Firings waiting for a slot. */
+size_t collections_waiting(const struct collections *c);
+/* A reload: the new config's options (running collections keep their
+ * deadline), and the waiting firings pointed at the new table's bindings
+ * (a firing whose binding is gone is no longer taken back if dropped). */
+void collections_reconfigure(struct collections *c, const struct collections_options *o);
+void collections_rebind(struct collections *c, const struct binding_table *bindings);
 /* Firings dropped since start (never collected, not counted by the engine). */
 unsigned collections_dropped(const struct collections *c);
 /* A target is going: a firing of it still waiting is dropped. */

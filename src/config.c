@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "log.h"
 #include "suggest.h"
 #include "units.h"
 
@@ -20,6 +21,13 @@ void config_defaults(struct config *c) {
                 .timeout = 10 * 60 * USEC_PER_SEC,
                 .parallel = 1,
                 .queue = 16,
+        };
+}
+
+struct retention_limits config_retention(const struct config *c) {
+        return (struct retention_limits) {
+                .max_total = (uint64_t) c->max_total, .max_count = c->max_count, .keep = c->keep,
+                .partial_age = c->timeout,
         };
 }
 
@@ -50,7 +58,9 @@ bad(struct parse_state *ps, const char *fmt, ...) {
         ps->errors++;
 }
 
-enum value_kind { VALUE_PATH, VALUE_COMMAND, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT };
+enum value_kind {
+        VALUE_PATH, VALUE_COMMAND, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT, VALUE_LEVEL,
+};
 
 static const struct key {
         const char *section, *name;
@@ -69,9 +79,10 @@ static const struct key {
         { "collect", "queue", VALUE_COUNT, offsetof(struct config, queue) },
         { "collect", "on_complete", VALUE_COMMAND, offsetof(struct config, on_complete) },
         { "collect", "on_complete_timeout", VALUE_DURATION, offsetof(struct config, on_complete_timeout) },
+        { "log", "level", VALUE_LEVEL, offsetof(struct config, log_level) },
 };
 
-static const char *const sections[] = { "watch", "storage", "collect", NULL };
+static const char *const sections[] = { "watch", "storage", "collect", "log", NULL };
 
 static const char *const expected[] = {
         [VALUE_PATH] = "a path",
@@ -81,6 +92,7 @@ static const char *const expected[] = {
         [VALUE_COUNT] = "a whole number",
         [VALUE_POSITIVE] = "a whole number ≥ 1",
         [VALUE_PERCENT] = "a percentage, such as 10%",
+        [VALUE_LEVEL] = "a log level: error, warning, notice, info or debug",
 };
 
 static int set_value(struct config *c, const struct key *k, const char *value) {
@@ -117,6 +129,8 @@ static int set_value(struct config *c, const struct key *k, const char *value) {
                         return -EINVAL;
                 *(double *) field = pct;
                 return 0;
+        case VALUE_LEVEL:
+                return log_level_from_name(value, field);
         }
         return -EINVAL;
 }
@@ -145,7 +159,7 @@ static char *read_line(char *str, int num, void *stream) {
                 if (hint)
                         bad(ps, "unknown section [%s] (did you mean [%s]?)", name, hint);
                 else if (!known_section(name))
-                        bad(ps, "unknown section [%s] (watch, storage, collect)", name);
+                        bad(ps, "unknown section [%s] (watch, storage, collect, log)", name);
         }
         return s;
 }

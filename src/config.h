@@ -2,6 +2,7 @@
 #pragma once
 
 #include "diag.h"
+#include "retention.h"
 #include "util.h"
 
 struct config {
@@ -17,6 +18,7 @@ struct config {
         unsigned queue;         /* firings that may wait for a slot */
         char *on_complete;      /* a command line run for each artifact once in place; NULL: none */
         usec_t on_complete_timeout;     /* 0: the collection's own timeout */
+        int log_level;                  /* [log] level: LOG_ERR..LOG_DEBUG; 0: not set */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/autodump/autodump.conf"
@@ -25,3 +27,6 @@ void config_defaults(struct config *c);
 /* Loads `path` over the defaults. A missing file is fine when !required. */
 int config_load(struct config *c, const char *path, bool required, struct diags *diags);
 void config_free(struct config *c);
+/* [storage]'s limits; a partial artifact older than [collect] timeout is
+ * one no collector will finish. */
+struct retention_limits config_retention(const struct config *c);

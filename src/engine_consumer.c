@@ -33,6 +33,8 @@ void engine_consume(const struct sample_event *ev, void *userdata) {
                            metric_info(rule->metric)->name, v, thr, trigger_kind_to_string(d.trigger), mean, dry);
         }
         ec->firings++;
+        ec->last_wall = ev->wall;
+        snprintf(ec->last, sizeof ec->last, "%s on %s", rule->name, what);
         if (!ec->dry_run)
                 collections_fire(ec->collections, ev, &d, last_fire_before);
 }

@@ -12,6 +12,9 @@ struct engine_consumer {
         struct collections *collections;
         bool dry_run;
         unsigned firings;
+        /* The last firing, for the service's status line. */
+        usec_t last_wall;
+        char last[160];                 /* "memory-high on myapp[812]" */
 };
 
 void engine_consume(const struct sample_event *ev, void *userdata);

@@ -81,7 +81,7 @@ struct firing_job *firing_queue_take_ready(struct firing_queue *q) {
 void firing_queue_drop(struct firing_queue *q, struct firing_job *j, const char *why, bool take_back) {
         char what[128];
         log_warning("%s: firing on %s dropped: %s", j->rule->name, target_describe(j->target, what, sizeof what), why);
-        if (take_back)
+        if (take_back && j->binding)
                 engine_take_back_firing(&j->binding->engine, j->last_fire_before);
         q->dropped++;
         firing_job_free(j);

@@ -20,9 +20,9 @@
 
 static const char usage_text[] =
         "usage:\n"
-        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-g] [-s] [-e CODE]... [-p SIGNAL]\n"
-        "                  -- COMMAND [ARG]...\n"
-        "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-p PID]...\n"
+        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-v|-q] [-g] [-s] [-e CODE]...\n"
+        "                  [-p SIGNAL] -- COMMAND [ARG]...\n"
+        "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-v|-q] [-p PID]...\n"
         "  autodump check  [-c FILE] [-r RULES]...\n"
         "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [--comm NAME]\n"
         "                  [-r RULES --rule NAME] [PID]...\n"
@@ -53,17 +53,33 @@ static bool load_all(const struct common *c, bool builtin_default, struct config
                 rules_load_default(rules, &diags);
         else
                 rules_load_path(rules, config->rules, &diags);
-        diags_print(&diags, stderr);
+        log_diags(&diags);
         bool ok = diags.n == 0;
         diags_free(&diags);
         return ok;
+}
+
+/* -v and -q, else the config's [log] level. */
+static void set_log_level(const struct common *c, const struct config *config) {
+        if (c->verbosity)
+                log_set_level(c->verbosity > 0 ? LOG_DEBUG : LOG_WARNING);
+        else if (config->log_level)
+                log_set_level(config->log_level);
+}
+
+/* A reload (SIGHUP in watch mode) reads what the start read. */
+static int reload_all(struct config *config, struct rule_set *rules, void *userdata) {
+        if (!load_all(userdata, false, config, rules))
+                return -EINVAL;
+        set_log_level(userdata, config);
+        return 0;
 }
 
 static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
         struct common c = { .run = mode == MODE_RUN };
         if (c.run && run_options_from_env(&c) < 0)
                 return EXIT_USAGE;
-        int i = parse_common(argc, argv, mode == MODE_RUN ? "+c:r:o:gse:p:" : "+c:r:o:p:",
+        int i = parse_common(argc, argv, mode == MODE_RUN ? "+c:r:o:vqgse:p:" : "+c:r:o:vqp:",
                              LONG(OPT_DRY_RUN) | LONG(OPT_RECORD), &c);
         if (i < 0) {
                 free(c.expect_exit);
@@ -78,6 +94,7 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
         int ret = EXIT_USAGE;
         if (!load_all(&c, mode == MODE_RUN, &config, &rules))
                 goto out;
+        set_log_level(&c, &config);
         if (rules.n == 0 && (mode == MODE_WATCH || rules.n_crash == 0)) {
                 fprintf(stderr, "autodump: no rules to watch with\n");
                 goto out;
@@ -87,6 +104,7 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
                 .output = output_dir(&c, &config, mode == MODE_RUN ? "./autodump-out" : "/var/lib/autodump"),
                 .proc_root = "/proc", .command = argv + i, .pids = c.pids, .n_pids = c.n_pids,
                 .run = { .kill_group = c.kill_group, .expect_exit = c.expect_exit, .n_expect_exit = c.n_expect_exit },
+                .reload = reload_all, .reload_userdata = &c,
         };
         /* -p: told when our own parent dies (tini's -p). */
         if (c.parent_death_signal > 0)

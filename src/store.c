@@ -98,29 +98,26 @@ void artifact_discard(struct artifact *a, const char *name) {
         unlinkat(a->dir_fd, partial, 0);
 }
 
-/* Removes dir_fd/name and everything below it (artifacts are two levels
- * deep at most: proc/ holds files only). */
-static void remove_tree(int dir_fd, const char *name) {
+int remove_tree_at(int dir_fd, const char *name) {
         int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0) {
-                DIR *d;
-                if (opendir_at(fd, ".", &d) == 0) {
-                        struct dirent *de;
-                        while ((de = readdir(d)))
-                                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                                        remove_tree(fd, de->d_name);
-                        closedir(d);
-                }
-                close(fd);
-                unlinkat(dir_fd, name, AT_REMOVEDIR);
-        } else
-                unlinkat(dir_fd, name, 0);
+        if (fd < 0)
+                return unlinkat(dir_fd, name, 0) < 0 ? negative_errno() : 0;
+        DIR *d;
+        if (opendir_at(fd, ".", &d) == 0) {
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                                (void) remove_tree_at(fd, de->d_name);
+                closedir(d);
+        }
+        close(fd);
+        return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
 }
 
 void artifact_remove(struct artifact *a) {
         _cleanup_close_ int out_fd = open(a->output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (out_fd >= 0)
-                remove_tree(out_fd, a->partial);
+                (void) remove_tree_at(out_fd, a->partial);
 }
 
 /* Removes the hidden files a killed collector left half-written. */
@@ -222,7 +219,7 @@ int artifact_abandon(struct artifact *a, const char *reason, char **ret_path) {
         if (r < 0)
                 /* Not even the record fits (a full disk): leave nothing
                  * half-made behind. */
-                remove_tree(out_fd, a->partial);
+                (void) remove_tree_at(out_fd, a->partial);
         return r;
 }
 

@@ -39,6 +39,10 @@ int artifact_write_json(int dir_fd, const char *name, json_t *doc);
 int artifact_commit(struct artifact *a, char **ret_path);
 void artifact_done(struct artifact *a);
 
+/* Removes dir_fd/name and everything below it, never following a link
+ * (artifacts are two levels deep at most: proc/ holds files only). */
+int remove_tree_at(int dir_fd, const char *name);
+
 /* Removes the partial directory and all in it. */
 void artifact_remove(struct artifact *a);
 

@@ -122,6 +122,12 @@ void target_release(struct target *tg) {
                 target_free(tg);
 }
 
+void target_forget_bindings(struct target *tg) {
+        free(tg->bindings);
+        tg->bindings = NULL;
+        tg->n_bindings = 0;
+}
+
 int target_add_binding(struct target *tg, struct binding *b) {
         struct binding **m = realloc(tg->bindings, (tg->n_bindings + 1) * sizeof *m);
         if (!m)

@@ -88,6 +88,9 @@ const char *target_describe(const struct target *tg, char *buf, size_t size);
 /* For a target no longer watched: frees it, unless a collection still uses
  * it; then it is marked gone and the collection frees it when it ends. */
 void target_release(struct target *tg);
+/* Empties the target's list of bindings (a reload binds it again); the
+ * bindings themselves are the table's. */
+void target_forget_bindings(struct target *tg);
 int target_add_binding(struct target *tg, struct binding *b);
 
 /* The live targets, found by identity; a process also by its bare pid,

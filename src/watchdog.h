@@ -17,6 +17,10 @@ struct watchdog_options {
         const char *proc_root;          /* "/proc" unless testing */
         char *const *command;           /* run mode */
         struct runmode_options run;     /* run mode: -g, -e */
+        /* Watch mode, on SIGHUP: loads the config and rules again, as they
+         * were loaded at start. Prints every problem; -EINVAL if any. */
+        int (*reload)(struct config *ret_config, struct rule_set *ret_rules, void *userdata);
+        void *reload_userdata;
         const pid_t *pids;              /* watch mode: -p */
         size_t n_pids;
 };

@@ -45,6 +45,7 @@ static void on_message(struct loop_source *s, int fd, uint32_t revents, void *us
         } else if (m.type == CRASH_MSG_CAPTURED) {
                 t->capturing = false;
                 artifact_done(&t->pending);
+                retention_apply(t->cfg->output, &t->cfg->retention);
         }
 }
 
@@ -65,6 +66,7 @@ static void on_exit_(struct loop_source *s, pid_t pid, int status, void *userdat
                 if (artifact_abandon(&t->pending, reason, &path) == 0)
                         log_warning("%s; partial artifact: %s", reason, path);
                 t->capturing = false;
+                retention_apply(t->cfg->output, &t->cfg->retention);
         }
         log_warning("crash tracer ended (%s): crashes are no longer captured", why);
 }

@@ -18,6 +18,7 @@
 
 #include "../loop.h"
 #include "../proc.h"
+#include "../retention.h"
 #include "../rules.h"
 
 struct crash_config {
@@ -28,6 +29,7 @@ struct crash_config {
         usec_t timeout;                 /* a capture running longer ends the tracer */
         double min_free_pct;
         const struct action *on_complete;       /* the config's; NULL: none */
+        struct retention_limits retention;      /* applied to `output` after each capture */
 };
 
 struct crash_tracer;

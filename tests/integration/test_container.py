@@ -9,6 +9,7 @@ hybrid mode not supported"), so the test, in a mount namespace of its own,
 binds those controllers to v1 mounts for as long as it runs, and runs crun
 with no cgroup manager."""
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,6 +30,8 @@ def oci_config(rootfs, evidence, args):
     c["root"] = {"path": str(rootfs), "readonly": True}
     c["process"]["terminal"] = False
     c["process"]["args"] = args
+    # A sanitizer build's options reach the container's processes too.
+    c["process"]["env"] += [f"{k}={v}" for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")]
     for kind in ("bounding", "effective", "permitted"):
         c["process"]["capabilities"][kind] = sorted(set(c["process"]["capabilities"][kind]) | {"CAP_SYS_PTRACE"})
     c["mounts"].append({"destination": "/evidence", "type": "bind", "source": str(evidence),
