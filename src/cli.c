@@ -83,6 +83,8 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 { "frequency", required_argument, NULL, OPT_FREQUENCY },
                 { "comm", required_argument, NULL, OPT_COMM },
                 { "rule", required_argument, NULL, OPT_RULE },
+                { "target", required_argument, NULL, OPT_TARGET },
+                { "since", required_argument, NULL, OPT_SINCE },
                 {},
         };
         int opt;
@@ -154,6 +156,8 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 case OPT_FREQUENCY: c->frequency = optarg; break;
                 case OPT_COMM: c->comm = optarg; break;
                 case OPT_RULE: c->rule = optarg; break;
+                case OPT_TARGET: c->target = optarg; break;
+                case OPT_SINCE: c->since = optarg; break;
                 case OPT_RECORD:
                         usage_error("%s is not supported yet by this version", argv[optind - 1]);
                         return -1;

@@ -25,8 +25,9 @@ struct common {
         size_t n_cgroups;
         usec_t interval;
         unsigned count;
-        /* sample: the processes of this name, or what this rule watches */
-        const char *comm, *rule;
+        /* sample: the processes of this name, or what this rule watches;
+         * list: the artifacts of this rule (and target), since then */
+        const char *comm, *rule, *target, *since;
         /* run: PID 1's options, as tini's (also from AUTODUMP_* variables) */
         bool run;                       /* -p is then a signal, not a PID */
         bool kill_group;                /* -g */
@@ -39,7 +40,7 @@ struct common {
 
 enum {
         OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP,
-        OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY, OPT_COMM, OPT_RULE,
+        OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY, OPT_COMM, OPT_RULE, OPT_TARGET, OPT_SINCE,
 };
 #define LONG(opt) (1u << ((opt) - 256))
 

@@ -20,7 +20,18 @@ int sample_select_comm(const char *comm, pid_t **pids, size_t *n);
 struct rule_set;
 int sample_select_rule(const struct rule_set *rules, const char *name, pid_t **pids, size_t *n, char ***cgroups,
                        size_t *n_cgroups);
-int list_artifacts(const char *output, bool json);
+/* What `list` shows: artifacts taken since a time, of a rule, of a target
+ * (a comm or a PID); NULL or 0: any. */
+struct list_filter {
+        usec_t since;                   /* wall */
+        const char *rule;
+        const char *target;
+};
+/* The artifacts, oldest first, and a summary line: how many, their size on
+ * disk, the oldest. */
+int list_artifacts(const char *output, const struct list_filter *filter, bool json);
+/* One artifact: what fired and why, the history that led to it as a
+ * sparkline against the threshold, each action, and the files. */
 int show_artifact(const char *output, const char *id);
 /* Whether every action of the artifact at `path` ended ok. */
 bool artifact_all_ok(const char *path);

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -28,7 +29,7 @@ static const char usage_text[] =
         "                  [-r RULES --rule NAME] [PID]...\n"
         "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via native|gcore]\n"
         "                   [--duration DURATION] [--frequency HZ] PID\n"
-        "  autodump list   [-o DIR] [--json]\n"
+        "  autodump list   [-o DIR] [--json] [--since DURATION|TIME] [--rule NAME] [--target COMM|PID]\n"
         "  autodump show   ID|DIR\n"
         "  autodump --help | --version\n"
         "\n"
@@ -200,13 +201,36 @@ static int cmd_sample(int argc, char **argv) {
         return r;
 }
 
+/* --since: a duration back from now (12h), or a UTC time (2026-11-22T02:00Z). */
+static int parse_since(const char *s, usec_t *ret) {
+        usec_t d;
+        if (parse_duration(s, &d) == 0) {
+                usec_t now = now_usec(CLOCK_REALTIME);
+                *ret = d < now ? now - d : 0;
+                return 0;
+        }
+        struct tm tm = {};
+        const char *end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+        if (end && *end == ':')
+                end = strptime(end, ":%S", &tm);
+        if (!end || strcmp(end, "Z") != 0)
+                return -EINVAL;
+        *ret = (usec_t) timegm(&tm) * USEC_PER_SEC;
+        return 0;
+}
+
 static int cmd_list_or_show(int argc, char **argv, bool show) {
         struct common c = {};
-        int i = parse_common(argc, argv, "c:o:", show ? 0 : LONG(OPT_JSON), &c);
+        int i = parse_common(argc, argv, "c:o:", show ? 0 : LONG(OPT_JSON) | LONG(OPT_RULE) | LONG(OPT_TARGET) |
+                             LONG(OPT_SINCE), &c);
         if (i < 0)
                 return EXIT_USAGE;
         if (show ? argc - i != 1 : i < argc)
                 return usage_error("%s", show ? "show needs one ID or DIR" : "list takes no arguments");
+        struct list_filter filter = { .rule = c.rule, .target = c.target };
+        if (c.since && parse_since(c.since, &filter.since) < 0)
+                return usage_error("--since: '%s' is neither a duration (12h) nor a UTC time (2026-11-22T02:00Z)",
+                                   c.since);
         struct config config;
         struct diags diags = {};
         config_defaults(&config);
@@ -214,7 +238,7 @@ static int cmd_list_or_show(int argc, char **argv, bool show) {
         diags_print(&diags, stderr);
         const char *out = output_dir(&c, &config,
                                      access("./autodump-out", F_OK) == 0 ? "./autodump-out" : "/var/lib/autodump");
-        int r = diags.n ? 1 : show ? show_artifact(out, argv[i]) : list_artifacts(out, c.json);
+        int r = diags.n ? 1 : show ? show_artifact(out, argv[i]) : list_artifacts(out, &filter, c.json);
         diags_free(&diags);
         config_free(&config);
         return r;
@@ -237,8 +261,11 @@ static const struct { const char *name, *what; } subcommands[] = {
                    "1 invalid." },
         { "sample", "Prints what the rules would see of processes and cgroups, every DURATION." },
         { "collect", "Captures now: ACTION is core, stacks or profile; prints the artifact's path." },
-        { "list", "Lists the artifacts in the output directory." },
-        { "show", "Shows one artifact: what fired, why, and what each action did." },
+        { "list", "Lists the artifacts in the output directory, oldest first, and how many, how large,\n"
+                  "and since when; --since 12h (or a UTC time, 2026-11-22T02:00Z), --rule and --target\n"
+                  "(a comm or a PID) narrow the list." },
+        { "show", "Shows one artifact: what fired and why, the samples that led to it against the\n"
+                  "threshold, what each action did, and its files." },
 };
 
 /* `autodump SUBCOMMAND --help` (or -h): its usage line and what it is for.

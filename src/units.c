@@ -104,6 +104,18 @@ bool is_percent(const char *s) {
         return n > 0 && s[n - 1] == '%';
 }
 
+void format_size(double bytes, char *buf, size_t size) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+        if (bytes < 1024) {
+                snprintf(buf, size, "%.0fB", bytes);
+                return;
+        }
+        size_t u = 0;
+        for (bytes /= 1024; bytes >= 1024 && u + 1 < ELEMENTSOF(units); u++)
+                bytes /= 1024;
+        snprintf(buf, size, "%.1f%s", bytes, units[u]);
+}
+
 void format_duration(usec_t d, char *buf, size_t size) {
         static const struct { const char *name; usec_t factor; } units[] = {
                 { "d", 86400 * USEC_PER_SEC }, { "h", 3600 * USEC_PER_SEC },

@@ -26,5 +26,8 @@ int parse_unsigned(const char *s, unsigned *ret);
 /* Whether the string ends in '%' (the caller then wants parse_percent). */
 bool is_percent(const char *s);
 
+/* Formats bytes for people: "812B", "3.4KiB", "109.9MiB", "2.1GiB". */
+void format_size(double bytes, char *buf, size_t size);
+
 /* Formats a duration as the shortest exact form ("1500ms", "10s", "5m"). */
 void format_duration(usec_t d, char *buf, size_t size);

@@ -1,5 +1,6 @@
 """check, sample, list, show and the built-in rules, as a user types them."""
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -115,12 +116,55 @@ def test_list_and_show(tmp_path):
     listed = json.loads(autodump("list", "-o", tmp_path, "--json").stdout)
     assert [(x["id"], x["rule"], x["pid"], x["status"]) for x in listed] == [(art.name, "manual", t.pid, "ok")]
     assert listed[0]["disk_bytes"] > 0
-    header, row = autodump("list", "-o", tmp_path).stdout.splitlines()
+    header, row, summary = autodump("list", "-o", tmp_path).stdout.splitlines()
     assert header.split() == ["ID", "STATUS", "SIZE", "RULE", "ON", "TARGET"]
-    assert row.split()[0] == art.name and row.split()[2].endswith("MiB")
+    assert row.split()[0] == art.name and row.split()[2][-1] in "BiB"
     assert row.endswith(f"manual on misbehave[{t.pid}]")
+    assert re.fullmatch(r"1 artifact, [0-9.]+(B|KiB|MiB) on disk, oldest \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", summary)
     shown = autodump("show", art).stdout
     assert f"target: misbehave[{t.pid}]" in shown and "stacks   ok" in shown
+    assert re.search(r"\n    stacks.txt +[0-9.]+(B|KiB)\n", shown) and "    proc/status " in shown
+
+
+def test_list_filters(tmp_path):
+    # Three artifacts: two rules, two targets, two days.
+    for name, rule, comm, pid in [("20261120T010000Z-a-redis-server-10", "a", "redis-server", 10),
+                                  ("20261122T010000Z-a-postgres-20", "a", "postgres", 20),
+                                  ("20261122T020000Z-b-postgres-21", "b", "postgres", 21)]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "trigger.json").write_text(json.dumps(
+            {"rule": rule, "time": "x", "target": {"comm": comm, "pid": pid}, "actions": []}))
+
+    def ids(*args):
+        return [x["id"].split("-")[1] + x["id"][-2:] for x in
+                json.loads(autodump("list", "-o", tmp_path, "--json", *args).stdout)]
+    assert ids() == ["a10", "a20", "b21"]
+    assert ids("--rule", "a") == ["a10", "a20"]
+    assert ids("--target", "postgres") == ["a20", "b21"]
+    assert ids("--target", "21") == ["b21"]
+    assert ids("--since", "2026-11-21T00:00Z") == ["a20", "b21"]
+    assert ids("--since", "2026-11-22T01:30:00Z", "--rule", "b") == ["b21"]
+    assert ids("--since", "1h") == []
+    r = autodump("list", "-o", tmp_path, "--rule", "a")
+    assert r.stdout.splitlines()[-1].startswith("2 artifacts, ") and "oldest 2026-11-20T01:00:00Z" in r.stdout
+    assert autodump("list", "-o", tmp_path, "--since", "yesterday").returncode == 2
+
+
+def test_show_draws_the_history_against_the_threshold(tmp_path):
+    art = tmp_path / "20261122T020000Z-big-misbehave-7"
+    art.mkdir()
+    history = [["2026-11-22T01:59:5%d.000Z" % i, v] for i, v in enumerate([10, 20, 40, 80, 160, 320])]
+    (art / "trigger.json").write_text(json.dumps({
+        "rule": "big", "time": "2026-11-22T02:00:00.000Z", "metric": "rss", "value": 320 * 2**20,
+        "threshold": 100 * 2**20, "mean": 62 * 2**20, "condition": "above",
+        "target": {"comm": "misbehave", "pid": 7}, "actions": [],
+        "history": [[t, v * 2**20] for t, v in history]}))
+    shown = autodump("show", art).stdout
+    assert "history: 6 samples, 10.0MiB to 320.0MiB; ^ above the threshold 100.0MiB" in shown
+    lines = shown.splitlines()
+    i = next(k for k, l in enumerate(lines) if l.startswith("  history:"))
+    assert lines[i + 1] == "    ▁▁▂▃▄█"
+    assert lines[i + 2] == "        ^^"
 
 
 def test_help_and_version():
