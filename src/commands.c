@@ -136,7 +136,7 @@ int list_artifacts(const char *output, const struct list_filter *filter, bool js
 /* The samples that led to the firing, against its threshold: as many as a
  * terminal line holds, the newest. */
 #define SPARK_WIDTH 72
-static void print_history(json_t *doc, enum metric m) {
+static void print_history(json_t *doc, enum metric m, bool against_threshold) {
         json_t *h = json_object_get(doc, "history");
         size_t n = json_array_size(h);
         if (n == 0)
@@ -149,7 +149,7 @@ static void print_history(json_t *doc, enum metric m) {
                 v[i] = json_is_number(value) ? json_number_value(value) : NAN;
         }
         json_t *jt = json_object_get(doc, "threshold");
-        double threshold = json_is_number(jt) ? json_number_value(jt) : NAN;
+        double threshold = against_threshold && json_is_number(jt) ? json_number_value(jt) : NAN;
         char line[3 * SPARK_WIDTH + 1], marks[SPARK_WIDTH + 1], lo[32], hi[32], thr[32];
         sparkline(v, n, threshold, SPARK_WIDTH, line, sizeof line);
         sparkline_marks(v, n, threshold, SPARK_WIDTH, marks, sizeof marks);
@@ -162,8 +162,11 @@ static void print_history(json_t *doc, enum metric m) {
         metric_format(m, min, lo, sizeof lo);
         metric_format(m, max, hi, sizeof hi);
         metric_format(m, threshold, thr, sizeof thr);
-        printf("  history: %zu samples, %s to %s; ^ above the threshold %s\n    %s\n    %s\n", n, lo, hi, thr, line,
-               marks);
+        if (isfinite(threshold))
+                printf("  history: %zu samples, %s to %s; ^ above the threshold %s\n    %s\n    %s\n", n, lo, hi, thr,
+                       line, marks);
+        else
+                printf("  history: %zu samples, %s to %s\n    %s\n", n, lo, hi, line);
 }
 
 /* Every file of the artifact, with its size (and what it takes on disk,
@@ -222,11 +225,20 @@ int show_artifact(const char *output, const char *id) {
                 metric_format(m, json_number_value(json_object_get(doc, "value")), value, sizeof value);
                 metric_format(m, json_number_value(json_object_get(doc, "threshold")), threshold, sizeof threshold);
                 metric_format(m, json_is_number(jm) ? json_number_value(jm) : NAN, mean, sizeof mean);
-                printf("  metric: %s %s > %s (%s; mean %s)\n", metric, value, threshold,
-                       json_string_value(json_object_get(doc, "condition")), mean);
+                const char *condition = json_string_value(json_object_get(doc, "condition")) ?: "";
+                json_t *growth = json_object_get(doc, "growth_per_second");
+                bool is_growth = strcmp(condition, "growth") == 0 && json_is_number(growth);
+                if (is_growth) {
+                        /* A growth's threshold is a rate: per minute reads best. */
+                        char rate[32];
+                        metric_format(m, 60 * json_number_value(growth), rate, sizeof rate);
+                        metric_format(m, 60 * json_number_value(json_object_get(doc, "threshold")), threshold,
+                                      sizeof threshold);
+                        printf("  metric: %s %s, growing %s/m > %s/m (growth)\n", metric, value, rate, threshold);
+                } else
+                        printf("  metric: %s %s > %s (%s; mean %s)\n", metric, value, threshold, condition, mean);
+                print_history(doc, m, !is_growth);
         }
-        if (metric && metric_from_name(metric, &m) == 0)
-                print_history(doc, m);
         json_t *crash = json_object_get(doc, "crash");
         if (crash)
                 printf("  crash:  %s (%s) at %s in thread %d\n", json_string_value(json_object_get(crash, "signal")),
