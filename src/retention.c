@@ -137,7 +137,8 @@ int retention_enforce(const char *output, const struct retention_limits *l, usec
         closedir(d);
         _cleanup_free_ enum retention_reason *why = r == 0 ? calloc(n + 1, sizeof *why) : NULL;
         if (why) {
-                qsort(items, n, sizeof *items, by_time);
+                if (n)
+                        qsort(items, n, sizeof *items, by_time);
                 retention_plan(items, n, l, now, why);
                 for (size_t i = 0; i < n; i++) {
                         char text[96];
