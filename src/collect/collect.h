@@ -57,8 +57,13 @@ void result_add_file(struct action_result *res, int dir_fd, const char *name);
 
 /* Records why stopping the target failed (ptrace_stop_process's error). */
 void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx, int r);
-/* Stops the target for an action (or takes the held one), and resumes it
- * (or only records how long it was held). */
+/* Whether the target is still the process that fired: its pidfd not
+ * readable (not exited), its start time unchanged. -ESRCH if not: its PID
+ * may be another process's now, which is never touched. */
+int collect_check_identity(const struct collect_ctx *ctx);
+/* Stops the target for an action (or takes the held one), its identity
+ * checked before and after seizing, and resumes it (or only records how
+ * long it was held). */
 int collect_stop_target(const struct collect_ctx *ctx, struct stopped_process *ret);
 void collect_resume_target(const struct collect_ctx *ctx, struct stopped_process *sp);
 

@@ -105,7 +105,13 @@ static int build_command(const struct collect_ctx *ctx, const struct action *a, 
 
 int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
         char **argv = NULL, **envp = NULL;
-        int r = build_command(ctx, a, ctx->final_dir, ctx->build_dir, &argv, &envp);
+        /* {pid} must name the process that fired, not one that took its PID. */
+        int r = collect_check_identity(ctx);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "process exited before the capture");
+                return r;
+        }
+        r = build_command(ctx, a, ctx->final_dir, ctx->build_dir, &argv, &envp);
         if (r < 0) {
                 result_set(res, ACTION_FAILED, "out of memory");
                 return r;

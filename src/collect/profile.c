@@ -341,6 +341,11 @@ int collect_profile(struct collect_ctx *ctx, const struct action *a, struct acti
         struct pprof out;
         int fd = -1, r = pprof_init(&out);
         usec_t start = now_usec(CLOCK_REALTIME), t0 = now_usec(CLOCK_MONOTONIC);
+        if (r == 0 && collect_check_identity(ctx) < 0) {
+                result_set(res, ACTION_FAILED, "process exited before the capture");
+                r = -ESRCH;
+                goto out;
+        }
         if (r == 0)
                 r = sample(&p, ctx->pidfd, duration);
         close_rings(&p);

@@ -50,8 +50,10 @@ int collect_snapshot(struct collect_ctx *ctx, struct action_result *res) {
         char path[32];
         snprintf(path, sizeof path, "%d", (int) ctx->pid);
         _cleanup_close_ int src = openat(ctx->proc->fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (src < 0) {
-                result_set(res, ACTION_FAILED, "process is gone: %s", strerror(errno));
+        /* Checked after the open: the directory stays the one of the
+         * process it was opened for, and that process is still ours. */
+        if (src < 0 || collect_check_identity(ctx) < 0) {
+                result_set(res, ACTION_FAILED, "process exited before the capture");
                 return -ESRCH;
         }
         if (mkdirat(ctx->artifact->dir_fd, "proc", 0700) < 0 && errno != EEXIST) {
