@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "collector.h"
 #include "commands.h"
+#include "output_dir.h"
 #include "suggest.h"
 #include "units.h"
 
@@ -116,7 +117,7 @@ int collect_command(int argc, char **argv) {
         diags_print(&diags, stderr);
         int ret = 1;
         struct proc_root proc = { .fd = -1 };
-        struct artifact a = { .dir_fd = -1 };
+        struct artifact a = ARTIFACT_NULL;
         int pidfd = -1;
         _cleanup_free_ char *path = NULL;       /* before any goto: it is freed at every exit */
         struct action hook = {};
@@ -142,6 +143,13 @@ int collect_command(int argc, char **argv) {
         if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
                              (pid_t) pid, &a) < 0)
                 goto out;
+        char why[256];
+        int r = output_dir_open(a.output, true, &a.out_fd, why, sizeof why);
+        if (r < 0) {
+                fprintf(stderr, "autodump: %s output directory %s: %s\n", r == -EPERM ? "refusing" : "cannot use",
+                        a.output, r == -EPERM ? why : strerror(-r));
+                goto out;
+        }
         umask(0077);    /* as in a forked collector: cores hold secrets */
         if (collector_run(&proc, &f, &a, &path) == 0) {
                 printf("%s\n", path);

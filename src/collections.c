@@ -232,7 +232,7 @@ static int choose_subjects(struct collections *owner, const struct firing_job *j
                 memcpy(self.comm, tg->name, sizeof self.comm);
                 if (!(c->subjects = calloc(1, sizeof *c->subjects)))
                         return -ENOMEM;
-                c->subjects[0] = (struct subject) { .pick = self, .pidfd = tg->proc.pidfd };
+                c->subjects[0] = (struct subject) { .pick = self, .pidfd = tg->proc.pidfd, .artifact = ARTIFACT_NULL };
                 c->n_subjects = 1;
                 return 0;
         }
@@ -256,13 +256,14 @@ static int choose_subjects(struct collections *owner, const struct firing_job *j
                                 close(pidfd);
                         continue;
                 }
-                c->subjects[c->n_subjects++] = (struct subject) { .pick = picks[i], .pidfd = pidfd };
+                c->subjects[c->n_subjects++] =
+                        (struct subject) { .pick = picks[i], .pidfd = pidfd, .artifact = ARTIFACT_NULL };
         }
         if (c->n_subjects == 0) {
                 /* Named after the cgroup, pid 0: nothing to act on. */
                 struct pick none = {};
                 memcpy(none.comm, tg->name, sizeof none.comm);
-                c->subjects[0] = (struct subject) { .pick = none, .pidfd = -1 };
+                c->subjects[0] = (struct subject) { .pick = none, .pidfd = -1, .artifact = ARTIFACT_NULL };
                 c->n_subjects = 1;
         }
         return 0;
@@ -285,7 +286,7 @@ static void run(struct collections *owner, struct firing_job *job) {
         c->target = tg;
         for (size_t i = 0; i < c->n_subjects; i++) {
                 struct subject *sub = &c->subjects[i];
-                sub->artifact.dir_fd = -1;
+                sub->artifact = (struct artifact) ARTIFACT_NULL;
                 struct proc_stat st;
                 sub->stopped_at_firing = sub->pick.pid && proc_read_stat(owner->o.proc, sub->pick.pid, &st) == 0 &&
                                          st.state == 'T';

@@ -107,7 +107,10 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
         }
         r = artifact_commit(a, ret_path);
         if (r < 0) {
+                /* Every name taken (-EEXIST after 99 tries) or the disk
+                 * refused: nothing half-made is left behind. */
                 log_error("cannot move %s into place: %s", a->partial, strerror(-r));
+                artifact_remove(a);
                 return r;
         }
         /* Shipping it is the hook's business; the artifact is kept whatever

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "metric.h"
+#include "output_dir.h"
 #include "store.h"
 #include "units.h"
 
@@ -101,11 +102,13 @@ static void describe(enum retention_reason why, const struct retention_limits *l
 
 int retention_enforce(const char *output, const struct retention_limits *l, usec_t now,
                       void (*removed)(const char *name, const char *why, void *userdata), void *userdata) {
-        _cleanup_close_ int out_fd = open(output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out_fd < 0)
-                return errno == ENOENT ? 0 : negative_errno();
+        _cleanup_close_ int out_fd = -1;
+        char refused[256];
+        int r = output_dir_open(output, false, &out_fd, refused, sizeof refused);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
         DIR *d;
-        int r = opendir_at(out_fd, ".", &d);
+        r = opendir_at(out_fd, ".", &d);
         if (r < 0)
                 return r;
         struct retained *items = NULL;

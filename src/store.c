@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "output_dir.h"
+
 /* Directory names must stay one path component of safe characters,
  * whatever a process calls itself. */
 static void sanitize(const char *in, char *out, size_t size) {
@@ -27,7 +29,7 @@ int artifact_prepare(const char *output, usec_t wall, const char *rule, const ch
         format_utc(wall, true, when, sizeof when);
         sanitize(rule, safe_rule, sizeof safe_rule);
         sanitize(comm, safe_comm, sizeof safe_comm);
-        struct artifact a = { .dir_fd = -1 };
+        struct artifact a = ARTIFACT_NULL;
         if (asprintf(&a.name, "%s-%s-%s-%d", when, safe_rule, safe_comm, (int) pid) < 0)
                 return -ENOMEM;
         if (asprintf(&a.partial, ".%s.partial", a.name) < 0 || !(a.output = strdup(output))) {
@@ -38,38 +40,29 @@ int artifact_prepare(const char *output, usec_t wall, const char *rule, const ch
         return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
+/* The output directory's fd: the one held, else opened safely now (in
+ * the watchdog, finishing what a collector began). */
+static int out_dir(struct artifact *a) {
+        if (a->out_fd >= 0)
+                return 0;
+        char why[256];
+        return output_dir_open(a->output, false, &a->out_fd, why, sizeof why);
 }
 
 int artifact_create(struct artifact *a) {
-        int r = mkdir_p(a->output, 0700);
+        char why[256];
+        int r = output_dir_open(a->output, true, &a->out_fd, why, sizeof why);
         if (r < 0)
                 return r;
-        _cleanup_close_ int out_fd = open(a->output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out_fd < 0)
+        /* Ours alone, made here: a name planted first fails, never followed. */
+        if (mkdirat(a->out_fd, a->partial, 0700) < 0)
                 return negative_errno();
-        if (mkdirat(out_fd, a->partial, 0700) < 0)
-                return negative_errno();
-        a->dir_fd = openat(out_fd, a->partial, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        a->dir_fd = openat(a->out_fd, a->partial, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         return a->dir_fd < 0 ? negative_errno() : 0;
 }
 
 int artifact_open_file(struct artifact *a, const char *name, int *ret_fd) {
-        int fd = openat(a->dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int fd = openat(a->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         *ret_fd = fd;
@@ -115,9 +108,8 @@ int remove_tree_at(int dir_fd, const char *name) {
 }
 
 void artifact_remove(struct artifact *a) {
-        _cleanup_close_ int out_fd = open(a->output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out_fd >= 0)
-                (void) remove_tree_at(out_fd, a->partial);
+        if (out_dir(a) == 0)
+                (void) remove_tree_at(a->out_fd, a->partial);
 }
 
 /* Removes the hidden files a killed collector left half-written. */
@@ -138,7 +130,10 @@ int artifact_write_json(int dir_fd, const char *name, json_t *doc) {
         _cleanup_free_ char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (!text)
                 return -ENOMEM;
-        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        /* A leftover of a write that died goes first: created anew, never
+         * followed. */
+        (void) unlinkat(dir_fd, tmp, 0);
+        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         int r = write_all(fd, text, strlen(text));
@@ -154,9 +149,10 @@ int artifact_write_json(int dir_fd, const char *name, json_t *doc) {
 }
 
 int artifact_commit(struct artifact *a, char **ret_path) {
-        _cleanup_close_ int out_fd = open(a->output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out_fd < 0)
-                return negative_errno();
+        int r = out_dir(a);
+        if (r < 0)
+                return r;
+        int out_fd = a->out_fd;
         if (a->dir_fd >= 0)
                 fsync(a->dir_fd);
         for (int attempt = 1; attempt < 100; attempt++) {
@@ -184,18 +180,21 @@ void artifact_done(struct artifact *a) {
         free(a->partial);
         if (a->dir_fd >= 0)
                 close(a->dir_fd);
-        *a = (struct artifact) { .dir_fd = -1 };
+        if (a->out_fd >= 0)
+                close(a->out_fd);
+        *a = (struct artifact) ARTIFACT_NULL;
 }
 
 int artifact_abandon(struct artifact *a, const char *reason, char **ret_path) {
-        _cleanup_close_ int out_fd = open(a->output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (out_fd < 0)
-                return negative_errno();
-        _cleanup_close_ int dir_fd = openat(out_fd, a->partial, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = out_dir(a);
+        if (r < 0)
+                return r;
+        int out_fd = a->out_fd;
+        _cleanup_close_ int dir_fd = openat(out_fd, a->partial, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dir_fd < 0)
                 return negative_errno();        /* the collector never made it: nothing to keep */
         json_error_t jerr;
-        _cleanup_close_ int tfd = openat(dir_fd, "trigger.json", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int tfd = openat(dir_fd, "trigger.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         json_t *doc = tfd >= 0 ? json_loadfd(tfd, 0, &jerr) : NULL;
         if (!doc)
                 doc = json_object();
@@ -212,7 +211,7 @@ int artifact_abandon(struct artifact *a, const char *reason, char **ret_path) {
         json_object_set_new(doc, "complete", json_false());
         json_object_set_new(doc, "error", json_string(reason));
         remove_partial_files(dir_fd);
-        int r = artifact_write_json(dir_fd, "trigger.json", doc);
+        r = artifact_write_json(dir_fd, "trigger.json", doc);
         json_decref(doc);
         if (r >= 0)
                 r = artifact_commit(a, ret_path);

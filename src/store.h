@@ -11,10 +11,14 @@
 
 struct artifact {
         char *output;           /* the output directory */
+        int out_fd;             /* of it, opened safely (output_dir.h), once created */
         char *name;             /* the final directory name */
         char *partial;          /* the hidden name it is built under */
         int dir_fd;             /* of the partial directory, once created */
 };
+
+/* An artifact not prepared yet: artifact_done() on it is a no-op. */
+#define ARTIFACT_NULL { .dir_fd = -1, .out_fd = -1 }
 
 /* Chooses the names; creates nothing. */
 int artifact_prepare(const char *output, usec_t wall, const char *rule, const char *comm,

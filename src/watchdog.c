@@ -14,6 +14,7 @@
 #include "discovery.h"
 #include "engine_consumer.h"
 #include "log.h"
+#include "output_dir.h"
 #include "loop.h"
 #include "pick.h"
 #include "runmode.h"
@@ -141,6 +142,24 @@ static void warn_idle_rules(const struct watchdog *wd) {
 
 /* Each target holds a few fds (pidfd, /proc dir, stat, fd dir): allow as
  * many as the hard limit permits. */
+/* An output directory others could plant links in is refused at start,
+ * with why: `watch` does not start; `run` starts the command all the same
+ * (a watchdog must not keep the service down), and its captures fail. */
+static bool output_usable(const struct watchdog_options *o) {
+        char why[256] = "";
+        int fd;
+        int r = output_dir_open(o->output, !o->dry_run, &fd, why, sizeof why);
+        if (r == -EPERM) {
+                log_error("refusing output directory %s: %s", o->output, why);
+                return false;
+        }
+        if (r == 0)
+                close(fd);
+        else if (r != -ENOENT)
+                log_warning("output directory %s: %s", o->output, strerror(-r));
+        return true;
+}
+
 static void raise_fd_limit(void) {
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -242,6 +261,8 @@ int watchdog_run(const struct watchdog_options *o) {
                 goto out;
         }
         warn_idle_rules(&wd);
+        if (!output_usable(o) && o->mode == MODE_WATCH)
+                goto out;
         /* What an earlier run left beyond the limits, and partial
          * artifacts an interrupted one left, go before anything new. */
         struct retention_limits retention = config_retention(o->config);

@@ -12,7 +12,7 @@ static int copy_proc_file(int src_dir, int dst_dir, const char *name) {
         int r = read_file_at(src_dir, name, 64 << 20, &text, &len);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = openat(dst_dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         return write_all(fd, text, len);
@@ -23,7 +23,7 @@ static int write_fd_list(int src_dir, int dst_dir) {
         int r = opendir_at(src_dir, "fd", &d);
         if (r < 0)
                 return r;
-        int out = openat(dst_dir, "fds", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int out = openat(dst_dir, "fds", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0)
                 return negative_errno();
         _cleanup_fclose_ FILE *f = fdopen(out, "w");
@@ -61,7 +61,7 @@ int collect_snapshot(struct collect_ctx *ctx, struct action_result *res) {
                 result_set(res, ACTION_FAILED, "cannot create proc/: %s", strerror(-r));
                 return r;
         }
-        _cleanup_close_ int dst = openat(ctx->artifact->dir_fd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dst = openat(ctx->artifact->dir_fd, "proc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dst < 0) {
                 int r = negative_errno();
                 result_set(res, ACTION_FAILED, "cannot open proc/: %s", strerror(-r));

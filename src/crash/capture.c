@@ -85,7 +85,7 @@ static void collect(struct crash_capturer *c, const struct rule *rule, const str
                     const struct crash_info *ci, const struct stopped_process *held) {
         const struct crash_config *cfg = c->cfg;
         usec_t wall = now_usec(CLOCK_REALTIME);
-        struct artifact a = { .dir_fd = -1 };
+        struct artifact a = ARTIFACT_NULL;
         struct crash_msg m = { .type = CRASH_MSG_CAUGHT, .pid = st->pid, .tid = ci->tid,
                                .starttime = st->starttime, .signo = ci->signo, .code = ci->code,
                                .addr = ci->addr, .wall = wall };

@@ -75,7 +75,7 @@ int crash_tracer_start(struct loop *loop, const struct crash_config *cfg, struct
         struct crash_tracer *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        *t = (struct crash_tracer) { .cfg = cfg, .ctrl = -1, .pending.dir_fd = -1 };
+        *t = (struct crash_tracer) { .cfg = cfg, .ctrl = -1, .pending = ARTIFACT_NULL };
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 free(t);

@@ -319,7 +319,7 @@ def test_stripped_static_functions_are_named_by_address(tmp_path):
 def test_profile_refused_is_a_clear_failure():
     t = subprocess.Popen([MISBEHAVE, "spin"])
     out = Path(tempfile.mkdtemp(prefix="autodump-nobody-"))
-    out.chmod(0o777)
+    os.chown(out, 65534, 65534)         # the unprivileged run's own directory
     try:
         r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                             AUTODUMP, "collect", "profile", "-o", str(out), str(t.pid)],

@@ -76,9 +76,9 @@ def test_already_traced_is_skipped(tmp_path, target):
 def test_ptrace_refused_without_privilege(target):
     t = target("idle")
     # pytest's own tmp_path is private to root: the unprivileged run needs
-    # a directory it can reach and write.
+    # a directory it can reach and write, and it must be its own.
     out = Path(tempfile.mkdtemp(prefix="autodump-nobody-"))
-    out.chmod(0o777)
+    os.chown(out, 65534, 65534)
     time.sleep(0.2)
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         AUTODUMP, "collect", "stacks", "-o", str(out), str(t.pid)],
@@ -100,7 +100,7 @@ def test_unwritable_output_keeps_watching(tmp_path, rules, autodump):
               "  - name: many-threads\n    metric: threads\n    when: {above: 10}\n    actions: [stacks]\n")
     a = autodump("run", "-r", r, "-o", blocker / "out", "--", MISBEHAVE, "threads", "count=20")
     wait_for(lambda: a.text().count("cannot create artifact directory") >= 2, 20, what=a.text())
-    assert "Not a directory" in a.text()
+    assert f"refusing output directory {blocker}/out: {blocker} is not a directory" in a.text()
     assert a.proc.poll() is None, "the watchdog must keep running"
 
 
