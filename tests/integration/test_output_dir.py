@@ -80,17 +80,23 @@ def names_for_the_next_seconds(pid, seconds=6):
             for s in range(seconds)]
 
 
+def plant(out, victim, pid, partial):
+    """Links to `victim` where the next seconds' artifacts of `pid` will
+    be made (with `partial`) and renamed to (every -N suffix)."""
+    for name in names_for_the_next_seconds(pid):
+        if partial:
+            (out / f".{name}.partial").symlink_to(victim)
+        for n in ["", *[f"-{i}" for i in range(2, 100)]]:
+            (out / f"{name}{n}").symlink_to(victim)
+
+
 def test_planted_names_are_never_followed(tmp_path, idle):
     out, victim = tmp_path / "out", tmp_path / "victim"
     out.mkdir(mode=0o700)
     victim.mkdir()
     (victim / ".profile").write_text("keep me")
-    # Links where the partial directory will be made, and where it will be
-    # renamed to (every -N suffix): the capture fails, nothing is followed.
-    for name in names_for_the_next_seconds(idle.pid):
-        (out / f".{name}.partial").symlink_to(victim)
-        for n in ["", *[f"-{i}" for i in range(2, 100)]]:
-            (out / f"{name}{n}").symlink_to(victim)
+    # The capture fails; nothing is followed.
+    plant(out, victim, idle.pid, partial=True)
     r = collect(out, idle.pid)
     assert r.returncode == 1
     assert sorted(p.name for p in victim.iterdir()) == [".profile"]
@@ -105,9 +111,7 @@ def test_when_the_final_name_is_taken_the_abandon_path_stays_inside(tmp_path, id
     # Only the final names are taken (links to the victim): the partial
     # artifact is made, cannot be renamed into place, and is removed —
     # its own dot-files, never the victim's.
-    for name in names_for_the_next_seconds(idle.pid):
-        for n in ["", *[f"-{i}" for i in range(2, 100)]]:
-            (out / f"{name}{n}").symlink_to(victim)
+    plant(out, victim, idle.pid, partial=False)
     r = collect(out, idle.pid)
     assert r.returncode == 1
     assert (victim / ".bashrc").read_text() == "keep me"
