@@ -51,14 +51,34 @@ int log_level_from_name(const char *name, int *ret) {
         return -EINVAL;
 }
 
+/* A process names itself: a comm or command line holding a newline would
+ * forge a log line of its own (and, for journald, its priority). Control
+ * bytes, and bytes that are not UTF-8, are written as \xNN: one event
+ * stays one line, and the log stays text. */
+static void escape_controls(const char *in, char *out, size_t size) {
+        size_t o = 0;
+        for (const unsigned char *p = (const unsigned char *) in; *p && o + 5 < size;) {
+                size_t n = utf8_sequence_length(p);
+                if (n == 0 || *p < 0x20 || *p == 0x7f) {
+                        o += (size_t) snprintf(out + o, size - o, "\\x%02x", *p);
+                        p++;
+                        continue;
+                }
+                for (size_t i = 0; i < n && o + 1 < size; i++)
+                        out[o++] = (char) *p++;
+        }
+        out[o] = 0;
+}
+
 void log_msg(int level, const char *fmt, ...) {
         if (level > log_max_level)
                 return;
-        char line[2048];
+        char raw[2048], line[4 * sizeof raw];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        escape_controls(raw, line, sizeof line);
         /* One fprintf per line so lines from the watchdog and its collectors
          * never interleave mid-line. The journal has its own timestamps. */
         if (log_journal) {

@@ -6,6 +6,7 @@
 #include "cgroup_discovery.h"
 #include "cgroupfs.h"
 #include "commands.h"
+#include "json_text.h"
 #include "discovery.h"
 #include "source.h"
 #include "target.h"
@@ -56,8 +57,9 @@ static void print_sample(struct sources *sources, struct sampled *s, usec_t wall
         format_utc(wall, false, when, sizeof when);
         if (json) {
                 json_t *o = tg->id.kind == TARGET_CGROUP
-                        ? json_pack("{s:s, s:s}", "time", when, "cgroup", cgroup_paths_name(&tg->cgroup.handle.paths))
-                        : json_pack("{s:s, s:i, s:s}", "time", when, "pid", (int) tg->id.pid, "comm", tg->name);
+                        ? json_pack("{s:s, s:o}", "time", when, "cgroup",
+                                    json_text(cgroup_paths_name(&tg->cgroup.handle.paths)))
+                        : json_pack("{s:s, s:i, s:o}", "time", when, "pid", (int) tg->id.pid, "comm", json_text(tg->name));
                 for (int m = 0; m < _METRIC_MAX; m++)
                         if (mine & METRIC_BIT(m))
                                 json_object_set_new(o, metric_info((enum metric) m)->name,

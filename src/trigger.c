@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "version.h"
 
 /* JSON has no NaN: a mean during warm-up, or a threshold never crossed, is
@@ -26,9 +27,10 @@ static json_t *target_json(const struct proc_root *proc, const struct firing *f)
                         memmove(cgroup, line + 1, strlen(line + 1) + 1);
                 cgroup[strcspn(cgroup, "\n")] = 0;
         }
-        return json_pack("{s:i, s:I, s:s, s:s?, s:s?}",
+        /* What the process chose about itself may be any bytes. */
+        return json_pack("{s:i, s:I, s:o, s:o, s:o}",
                          "pid", (int) f->pid, "start_time", (json_int_t) f->starttime,
-                         "comm", f->comm, "cmdline", cmdline, "cgroup", cgroup);
+                         "comm", json_text(f->comm), "cmdline", json_text(cmdline), "cgroup", json_text(cgroup));
 }
 
 /* A limit of 0 is none: null. */
@@ -39,9 +41,9 @@ static json_t *limit_json(double v) {
 static json_t *cgroup_json(const struct firing_cgroup *cg) {
         json_t *picked = json_array();
         for (size_t i = 0; i < cg->n_picked; i++)
-                json_array_append_new(picked, json_pack("{s:i, s:s, s:f}", "pid", (int) cg->picked[i].pid, "comm",
-                                                        cg->picked[i].comm, "score", cg->picked[i].score));
-        return json_pack("{s:s, s:o, s:o, s:o, s:s, s:o}", "path", cg->path, "memory_limit",
+                json_array_append_new(picked, json_pack("{s:i, s:o, s:f}", "pid", (int) cg->picked[i].pid, "comm",
+                                                        json_text(cg->picked[i].comm), "score", cg->picked[i].score));
+        return json_pack("{s:o, s:o, s:o, s:o, s:s, s:o}", "path", json_text(cg->path), "memory_limit",
                          limit_json(cg->memory_limit), "pids_limit", limit_json(cg->pids_limit), "cpu_quota",
                          limit_json(cg->cpu_quota), "picked_by", cg->why, "picked", picked);
 }

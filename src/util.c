@@ -132,6 +132,36 @@ int signal_from_text(const char *s) {
         return !errno && end != s && !*end && n > 0 && n <= SIGRTMAX ? (int) n : -EINVAL;
 }
 
+size_t utf8_sequence_length(const unsigned char *s) {
+        if (s[0] < 0x80)
+                return 1;
+        /* RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
+        size_t n;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                n = 2;
+        else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                n = 3;
+                if (s[0] == 0xe0)
+                        lo = 0xa0;
+                else if (s[0] == 0xed)
+                        hi = 0x9f;
+        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                n = 4;
+                if (s[0] == 0xf0)
+                        lo = 0x90;
+                else if (s[0] == 0xf4)
+                        hi = 0x8f;
+        } else
+                return 0;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return n;
+}
+
 int find_in_path(const char *name, char **ret) {
         const char *path = getenv("PATH");
         if (!path || !*path)

@@ -56,6 +56,9 @@ int opendir_at(int dirfd, const char *path, DIR **ret);
 int exit_code_of_status(int status);
 /* The name of a siginfo si_code (SEGV_MAPERR, SI_USER…); NULL: unknown. */
 const char *signal_code_name(int signo, int code);
+/* The length of the UTF-8 sequence at s, or 0 if s does not start with a
+ * valid one (RFC 3629: no overlong forms, surrogates or past U+10FFFF). */
+size_t utf8_sequence_length(const unsigned char *s);
 /* A signal by name (TERM, SIGTERM) or number; -EINVAL if none. */
 int signal_from_text(const char *s);
 

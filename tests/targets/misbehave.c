@@ -26,6 +26,7 @@
  * handled                           fault on purpose, recover in its own SIGSEGV handler
  *                                   (as a JVM does) in fault_and_recover(); exit 0
  * sigusr  count=N                   send itself N SIGUSR1s, each handled; print the time
+ * named   name=BYTES count=N        take BYTES as its comm (prctl), then start N threads
  *
  * Every mode first waits `after` seconds (default 0), then misbehaves, then
  * idles until killed. The functions named above stay on the stack while
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -337,6 +339,10 @@ static int behave(const char *mode, int argc, char **argv) {
                 crash_soon(arg(argc, argv, "kind", "segv"));
         if (strcmp(mode, "handled") == 0)
                 fault_and_recover();
+        if (strcmp(mode, "named") == 0) {
+                prctl(PR_SET_NAME, arg(argc, argv, "name", "named"));
+                spawn_threads(atoi(arg(argc, argv, "count", "20")));
+        }
         if (strcmp(mode, "sigusr") == 0)
                 send_signals(atol(arg(argc, argv, "count", "100000")));
         if (strcmp(mode, "child") == 0) {

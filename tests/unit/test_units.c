@@ -4,6 +4,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
+#include "json_text.h"
 #include "units.h"
 
 static void durations(void **state) {
@@ -77,12 +78,33 @@ static void formatting(void **state) {
         assert_string_equal(buf, "10m");
 }
 
+/* Names a process chose, made JSON: valid UTF-8 kept, any other byte as
+ * the text \xNN. */
+static void text_for_json(void **state) {
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "a"), 1);
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xc3\xa9"), 2);     /* é */
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xe2\x96\x81"), 3); /* ▁ */
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xf0\x9f\x94\xa5"), 4);
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xc0\xaf"), 0);     /* overlong */
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xed\xa0\x80"), 0); /* surrogate */
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xff"), 0);
+        assert_int_equal(utf8_sequence_length((const unsigned char *) "\xe2\x96"), 0);     /* cut short */
+        json_t *j = json_text("caf\xc3\xa9\xff\n");
+        assert_non_null(j);
+        assert_string_equal(json_string_value(j), "caf\xc3\xa9\\xff\n");
+        json_decref(j);
+        j = json_text(NULL);
+        assert_true(json_is_null(j));
+        json_decref(j);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(durations),
                 cmocka_unit_test(sizes),
                 cmocka_unit_test(percents_and_numbers),
                 cmocka_unit_test(formatting),
+                cmocka_unit_test(text_for_json),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
