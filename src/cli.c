@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +15,26 @@ int usage_error(const char *fmt, const char *arg) {
         return EXIT_USAGE;
 }
 
-int add_pid(struct common *c, const char *arg) {
-        unsigned pid;
-        if (parse_unsigned(arg, &pid) < 0 || pid == 0)
+/* Appends the number `arg` (min..max) to a growing array. */
+static int append_number(int **items, size_t *n, const char *arg, unsigned min, unsigned max) {
+        unsigned v;
+        if (parse_unsigned(arg, &v) < 0 || v < min || v > max)
                 return -EINVAL;
-        pid_t *p = realloc(c->pids, (c->n_pids + 1) * sizeof *p);
-        if (!p)
+        int *grown = realloc(*items, (*n + 1) * sizeof *grown);
+        if (!grown)
                 return -ENOMEM;
-        c->pids = p;
-        c->pids[c->n_pids++] = (pid_t) pid;
+        *items = grown;
+        grown[(*n)++] = (int) v;
         return 0;
 }
 
+int add_pid(struct common *c, const char *arg) {
+        /* A PID fits in a pid_t: 4294967295 is no PID, not -1. */
+        return append_number(&c->pids, &c->n_pids, arg, 1, INT_MAX);
+}
+
 static int add_expect_exit(struct common *c, const char *arg) {
-        unsigned code;
-        if (parse_unsigned(arg, &code) < 0 || code > 255)
-                return -EINVAL;
-        int *e = realloc(c->expect_exit, (c->n_expect_exit + 1) * sizeof *e);
-        if (!e)
-                return -ENOMEM;
-        c->expect_exit = e;
-        c->expect_exit[c->n_expect_exit++] = (int) code;
-        return 0;
+        return append_number(&c->expect_exit, &c->n_expect_exit, arg, 0, 255);
 }
 
 static bool env_true(const char *name) {

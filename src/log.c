@@ -36,10 +36,6 @@ void log_set_level(int level) {
         log_max_level = level < LOG_ERR ? LOG_ERR : level > LOG_DEBUG ? LOG_DEBUG : level;
 }
 
-int log_level(void) {
-        return log_max_level;
-}
-
 int log_level_from_name(const char *name, int *ret) {
         static const char *const names[] = { [LOG_ERR] = "error", [LOG_WARNING] = "warning",
                                              [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };

@@ -12,7 +12,6 @@
 void log_init(const char *progname);
 /* LOG_ERR .. LOG_DEBUG: lines above it are not written. */
 void log_set_level(int level);
-int log_level(void);
 /* "error", "warning", "notice", "info", "debug". */
 int log_level_from_name(const char *name, int *ret);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -242,3 +242,11 @@ def test_sample_what_a_rule_would_watch(tmp_path):
     finally:
         t.kill()
         t.wait()
+
+
+def test_numbers_out_of_range_are_usage_errors():
+    # 4294967295 once became PID -1.
+    r = autodump("watch", "-p", "4294967295")
+    assert r.returncode == 2 and "-p: '4294967295' is not a PID" in r.stderr
+    r = autodump("run", "-e", "256", "--", "true")
+    assert r.returncode == 2 and "-e: '256' is not an exit code (0-255)" in r.stderr
