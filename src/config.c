@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,7 +43,8 @@ struct parse_state {
         struct config *config;
         const char *path;
         struct diags *diags;
-        FILE *file;
+        const char *next;       /* the rest of the text, for the reader */
+        const char *end;
         int line;               /* counted by the reader, as inih does not say */
         int errors;
 };
@@ -142,26 +144,45 @@ static bool known_section(const char *name) {
         return false;
 }
 
-/* inih does not tell about a section with no keys, nor the line of
- * anything: sections are checked here, as each line is read. */
+static void check_section_header(struct parse_state *ps, const char *line) {
+        const char *p = line + strspn(line, " \t");
+        const char *close = *p == '[' ? strchr(p, ']') : NULL;
+        if (!close)
+                return;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int) (close - p - 1), p + 1);
+        const char *hint = known_section(name) ? NULL : suggest_near_miss(name, sections);
+        if (hint)
+                bad(ps, "unknown section [%s] (did you mean [%s]?)", name, hint);
+        else if (!known_section(name))
+                bad(ps, "unknown section [%s] (watch, storage, collect, log)", name);
+}
+
+/* inih's reader: one line of the text per call. inih does not tell about a
+ * section with no keys, nor the line of anything: sections are checked
+ * here, as each line is read. A line longer than inih's buffer would come
+ * back as two lines (its tail parsed as a line of its own, perhaps a
+ * section header): it is reported and its tail dropped. A NUL would end
+ * the line early for inih without a word: reported too. */
 static char *read_line(char *str, int num, void *stream) {
         struct parse_state *ps = stream;
-        char *s = fgets(str, num, ps->file);
-        if (!s)
+        if (ps->next >= ps->end)
                 return NULL;
+        const char *nl = memchr(ps->next, '\n', (size_t) (ps->end - ps->next));
+        const char *stop = nl ? nl + 1 : ps->end;
+        size_t len = (size_t) (stop - ps->next);
         ps->line++;
-        const char *p = s + strspn(s, " \t");
-        const char *close = *p == '[' ? strchr(p, ']') : NULL;
-        if (close) {
-                char name[64];
-                snprintf(name, sizeof name, "%.*s", (int) (close - p - 1), p + 1);
-                const char *hint = known_section(name) ? NULL : suggest_near_miss(name, sections);
-                if (hint)
-                        bad(ps, "unknown section [%s] (did you mean [%s]?)", name, hint);
-                else if (!known_section(name))
-                        bad(ps, "unknown section [%s] (watch, storage, collect, log)", name);
+        if (memchr(ps->next, 0, len))
+                bad(ps, "a NUL byte in the line");
+        if (len > (size_t) num - 1) {
+                bad(ps, "line is longer than %d bytes", num - 2);
+                len = (size_t) num - 2;
         }
-        return s;
+        memcpy(str, ps->next, len);
+        str[len] = 0;
+        ps->next = stop;
+        check_section_header(ps, str);
+        return str;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value) {
@@ -191,20 +212,25 @@ static int handler(void *user, const char *section, const char *name, const char
         return 1;
 }
 
-int config_load(struct config *c, const char *path, bool required, struct diags *diags) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        if (!f) {
-                if (!required && errno == ENOENT)
-                        return 0;
-                int r = negative_errno();
-                diags_add(diags, path, 1, 1, "cannot read: %s", strerror(-r));
-                return r;
-        }
-        struct parse_state ps = { .config = c, .path = path, .diags = diags, .file = f };
+int config_load_text(struct config *c, const char *path, const char *text, size_t len, struct diags *diags) {
+        struct parse_state ps = { .config = c, .path = path, .diags = diags, .next = text, .end = text + len };
         int r = ini_parse_stream(read_line, &ps, handler, &ps);
         if (r > 0) {
                 diags_add(diags, path, r, 1, "syntax error (expected [section] or key = value)");
                 return -EINVAL;
         }
         return ps.errors ? -EINVAL : 0;
+}
+
+int config_load(struct config *c, const char *path, bool required, struct diags *diags) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = read_file_at(AT_FDCWD, path, 1 << 20, &text, &len);
+        if (r < 0) {
+                if (!required && r == -ENOENT)
+                        return 0;
+                diags_add(diags, path, 1, 1, "cannot read: %s", read_error_text(r));
+                return r;
+        }
+        return config_load_text(c, path, text, len, diags);
 }

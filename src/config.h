@@ -26,6 +26,8 @@ struct config {
 void config_defaults(struct config *c);
 /* Loads `path` over the defaults. A missing file is fine when !required. */
 int config_load(struct config *c, const char *path, bool required, struct diags *diags);
+/* The same from text already read; `path` names it in errors. */
+int config_load_text(struct config *c, const char *path, const char *text, size_t len, struct diags *diags);
 void config_free(struct config *c);
 /* [storage]'s limits; a partial artifact older than [collect] timeout is
  * one no collector will finish. */

@@ -45,14 +45,14 @@ static bool load_all(const struct common *c, bool builtin_default, struct config
                      struct rule_set *rules) {
         struct diags diags = {};
         config_defaults(config);
-        config_load(config, c->config_path ? c->config_path : CONFIG_DEFAULT_PATH,
-                    c->config_path != NULL, &diags);
+        int config_result = config_load(config, c->config_path ? c->config_path : CONFIG_DEFAULT_PATH,
+                                        c->config_path != NULL, &diags);
         if (c->n_rule_paths > 0)
                 for (size_t i = 0; i < c->n_rule_paths; i++)
                         rules_load_path(rules, c->rule_paths[i], &diags);
         else if (builtin_default)
                 rules_load_default(rules, &diags);
-        else
+        else if (config_result == 0)    /* a broken config's rules path is no one's intent */
                 rules_load_path(rules, config->rules, &diags);
         log_diags(&diags);
         bool ok = diags.n == 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ere.h"
 #include "rule_actions.h"
 #include "rule_when.h"
 #include "schema.h"
@@ -126,13 +127,14 @@ static void parse_target(struct schema_ctx *c, const struct ynode *n, struct tar
                         t->comm = strdup(v->scalar);
         }
         if ((v = schema_get(n, "cmdline")) && schema_want(c, v, YNODE_SCALAR, "cmdline")) {
-                int r = regcomp(&t->cmdline_re, v->scalar, REG_EXTENDED | REG_NOSUB);
-                if (r != 0) {
-                        char msg[256];
-                        regerror(r, &t->cmdline_re, msg, sizeof msg);
+                char msg[256];
+                int r = ere_compile_search(v->scalar, &t->cmdline_re, msg, sizeof msg);
+                if (r == -E2BIG)
+                        schema_err(c, v, "cmdline '%s' is %s", v->scalar, msg);
+                else if (r < 0)
                         schema_err(c, v, "cmdline '%s' is not a POSIX extended regular expression: %s",
                             v->scalar, msg);
-                } else
+                else
                         t->cmdline = strdup(v->scalar);
         }
         if ((v = schema_get(n, "user")) && schema_want(c, v, YNODE_SCALAR, "user")) {
@@ -403,7 +405,7 @@ static int load_file(struct rule_set *set, const char *path, struct diags *diags
         size_t len;
         int r = read_file_at(AT_FDCWD, path, 16 << 20, &text, &len);
         if (r < 0) {
-                diags_add(diags, path, 1, 1, "cannot read: %s", strerror(-r));
+                diags_add(diags, path, 1, 1, "cannot read: %s", read_error_text(r));
                 return r;
         }
         return rules_load_text(set, path, text, len, diags);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 void format_utc(usec_t t, bool compact, char *buf, size_t size) {
@@ -20,9 +21,18 @@ void format_utc(usec_t t, bool compact, char *buf, size_t size) {
 }
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a FIFO someone planted where a file was expected
+         * must not hang the reader before fstat can refuse it. */
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -ENOT_REGULAR;
         size_t cap = 4096, len = 0;
         _cleanup_free_ char *buf = malloc(cap);
         if (!buf)
@@ -52,6 +62,10 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
                 *ret_len = len;
         *ret = TAKE_PTR(buf);
         return 0;
+}
+
+const char *read_error_text(int r) {
+        return r == -ENOT_REGULAR ? "not a regular file" : strerror(-r);
 }
 
 int write_all(int fd, const void *buf, size_t len) {

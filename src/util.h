@@ -44,8 +44,13 @@ static inline int negative_errno(void) {
  * for directory names) or ISO 8601 with milliseconds (for JSON). */
 void format_utc(usec_t t, bool compact, char *buf, size_t size);
 
-/* Reads a whole small file (below `max` bytes) at dirfd/path; NUL-terminated. */
+/* Reads a whole small file (below `max` bytes) at dirfd/path; NUL-terminated.
+ * Only a regular file: a FIFO or device is -ENOT_REGULAR, never waited on. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* What no errno names: "not a regular file". */
+#define ENOT_REGULAR EMEDIUMTYPE
+/* strerror(-r), saying "not a regular file" for -ENOT_REGULAR. */
+const char *read_error_text(int r);
 
 /* Opens the directory at dirfd/path ("." for dirfd itself, with its own
  * read position) as a DIR stream. */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "util.h"
+
 const char *ynode_type_name(const struct ynode *n) {
         switch (n->type) {
         case YNODE_SCALAR: return "a scalar";
@@ -52,6 +54,24 @@ struct builder {
 };
 
 /* Builds the node that starts with `ev` (already taken from the parser). */
+/* Line and column (in characters, as libyaml counts them) of a byte offset. */
+static yaml_mark_t mark_at_offset(const char *text, size_t len, size_t offset) {
+        yaml_mark_t m = { .index = offset };
+        for (size_t i = 0; i < offset && i < len; ) {
+                if (text[i] == '\n') {
+                        m.line++;
+                        m.column = 0;
+                        i++;
+                        continue;
+                }
+                m.column++;
+                /* What precedes the offset is valid UTF-8: the reader got past it. */
+                size_t n = utf8_sequence_length((const unsigned char *) text + i);
+                i += n ? n : 1;
+        }
+        return m;
+}
+
 static int build_node(struct builder *b, yaml_event_t *ev, int depth, struct ynode **ret) {
         if (depth >= 64) {
                 diags_add(b->diags, b->file, (int) ev->start_mark.line + 1,
@@ -60,6 +80,13 @@ static int build_node(struct builder *b, yaml_event_t *ev, int depth, struct yno
         }
         switch (ev->type) {
         case YAML_SCALAR_EVENT: {
+                /* A NUL (written "\0" in a quoted scalar) would silently cut
+                 * every string made of it. */
+                if (memchr(ev->data.scalar.value, 0, ev->data.scalar.length)) {
+                        diags_add(b->diags, b->file, (int) ev->start_mark.line + 1,
+                                  (int) ev->start_mark.column + 1, "a NUL character in a value");
+                        return -EINVAL;
+                }
                 struct ynode *n = ynode_new(YNODE_SCALAR, &ev->start_mark);
                 if (!n)
                         return -ENOMEM;
@@ -154,7 +181,11 @@ int ynode_parse(const char *file, const char *text, size_t len, struct diags *di
                 const yaml_mark_t *m = b.parser.context ? &b.parser.context_mark : &b.parser.problem_mark;
                 if (b.parser.problem_mark.line || b.parser.problem_mark.column)
                         m = &b.parser.problem_mark;
-                diags_add(diags, file, (int) m->line + 1, (int) m->column + 1, "YAML syntax: %s%s%s",
+                yaml_mark_t at = *m;
+                /* The reader (bad UTF-8) sets no mark, only a byte offset. */
+                if (b.parser.error == YAML_READER_ERROR)
+                        at = mark_at_offset(text, len, b.parser.problem_offset);
+                diags_add(diags, file, (int) at.line + 1, (int) at.column + 1, "YAML syntax: %s%s%s",
                           b.parser.problem ? b.parser.problem : "error",
                           b.parser.context ? " " : "", b.parser.context ? b.parser.context : "");
         }
