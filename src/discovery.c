@@ -95,7 +95,8 @@ static int list_processes(const struct discovery *d, struct scanned **ret, size_
                                 return -ENOMEM;
                         all = m;
                 }
-                all[n] = (struct scanned) { .pid = pid, .ppid = st.ppid, .starttime = st.starttime };
+                all[n] = (struct scanned) { .pid = pid, .ppid = st.ppid, .starttime = st.starttime,
+                                            .can_be_target = proc_stat_can_be_target(&st) };
                 memcpy(all[n].comm, st.comm, sizeof st.comm);
                 n++;
         }
@@ -122,7 +123,9 @@ int discovery_scan(struct discovery *d) {
         size_t n_seen = 0;
         for (size_t i = 0; i < n; i++) {
                 const struct scanned *s = &all[i];
-                if (h->is_known(s->pid, h->userdata) || h->is_collector(s->pid, h->userdata))
+                /* A zombie or kernel thread would match by name and fire,
+                 * and then no capture could work. */
+                if (!s->can_be_target || h->is_known(s->pid, h->userdata) || h->is_collector(s->pid, h->userdata))
                         continue;
                 bool tree = d->mode == MODE_RUN && process_tree_contains(all, n, s->pid, d->self, d->command, h);
                 /* In the tree the answer can change as processes are born;
@@ -152,6 +155,10 @@ int discovery_scan(struct discovery *d) {
 int discovery_add_listed(struct discovery *d, pid_t pid) {
         struct proc_stat st;
         if (proc_read_stat(d->proc, pid, &st) < 0)
+                return -ESRCH;
+        if (proc_stat_is_kernel_thread(&st))
+                return -EPERM;
+        if (!proc_stat_can_be_target(&st))
                 return -ESRCH;
         _cleanup_free_ const struct rule **rules = calloc(d->rules->n + 1, sizeof *rules);
         if (!rules)

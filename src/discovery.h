@@ -20,6 +20,7 @@ struct scanned {
         pid_t pid, ppid;
         uint64_t starttime;
         char comm[16];
+        bool can_be_target;     /* see proc_stat_can_be_target; kept in the list for the tree */
 };
 
 /* A process no rule wanted at the last scan. Its cmdline and uid can still
@@ -72,7 +73,8 @@ bool process_tree_contains(const struct scanned *all, size_t n, pid_t pid, pid_t
                            const struct discovery_hooks *hooks);
 
 int discovery_scan(struct discovery *d);
-/* A -p PID: -ESRCH if there is no such process, -ENOENT if no rule
- * applies to it; else `found` was called. */
+/* A -p PID: -ESRCH if there is no such process (or a zombie), -EPERM for
+ * a kernel thread, -ENOENT if no rule applies to it; else `found` was
+ * called. */
 int discovery_add_listed(struct discovery *d, pid_t pid);
 void discovery_done(struct discovery *d);

@@ -96,13 +96,26 @@ int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *re
         return proc_parse_stat(buf, ret);
 }
 
+/* PF_EXITING is set as the exit begins, well before the zombie state: a
+ * process killed while we read it shows it at once. */
+#define PF_EXITING 0x4
+#define PF_KTHREAD 0x00200000
+
+static bool stat_is_exiting(const struct proc_stat *st) {
+        return st->state == 'Z' || st->state == 'X' || (st->flags & PF_EXITING);
+}
+
 bool proc_is_gone(const struct proc_root *root, pid_t pid) {
-        /* PF_EXITING is set as the exit begins, well before the zombie
-         * state: a process killed while we read it shows it at once. */
-        const unsigned pf_exiting = 0x4;
         struct proc_stat st;
-        return proc_read_stat(root, pid, &st) < 0 || st.state == 'Z' || st.state == 'X' ||
-               (st.flags & pf_exiting);
+        return proc_read_stat(root, pid, &st) < 0 || stat_is_exiting(&st);
+}
+
+bool proc_stat_is_kernel_thread(const struct proc_stat *st) {
+        return st->flags & PF_KTHREAD;
+}
+
+bool proc_stat_can_be_target(const struct proc_stat *st) {
+        return !stat_is_exiting(st) && !proc_stat_is_kernel_thread(st);
 }
 
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret) {

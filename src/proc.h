@@ -41,6 +41,10 @@ int proc_read_stat(const struct proc_root *root, pid_t pid, struct proc_stat *re
 /* Whether PID has exited or is exiting: no longer there, a zombie (which
  * kill(pid, 0) would still find), or on its way out. */
 bool proc_is_gone(const struct proc_root *root, pid_t pid);
+bool proc_stat_is_kernel_thread(const struct proc_stat *st);
+/* Neither exiting (nor a zombie) nor a kernel thread: there is something
+ * to sample, stop and dump. */
+bool proc_stat_can_be_target(const struct proc_stat *st);
 /* PID/cmdline with NULs turned to spaces; "" for kernel threads. */
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
 /* Real uid from PID/status. */

@@ -168,6 +168,8 @@ void watchdog_add_listed_pids(struct watchdog *wd) {
                 int r = discovery_add_listed(&wd->discovery, pid);
                 if (r == -ESRCH)
                         log_error("PID %d: no such process", (int) pid);
+                else if (r == -EPERM)
+                        log_error("PID %d is a kernel thread: nothing there to sample or dump", (int) pid);
                 else if (r == -ENOENT)
                         log_warning("no rule applies to PID %d", (int) pid);
                 else if (r < 0)

@@ -175,3 +175,41 @@ def test_title_set_after_start_is_matched(tmp_path, rules, autodump):
     finally:
         p.kill()
         p.wait()
+
+
+ZOMBIE_PARENT = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None)
+libc.prctl(15, b"zomb", 0, 0, 0)        # PR_SET_NAME, inherited by the child
+child = os.fork()
+if child == 0:
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)                          # never waits: the child stays a zombie
+"""
+
+
+def test_zombies_and_kernel_threads_are_never_targets(tmp_path, rules, autodump):
+    # Both match by name; neither can be sampled, stopped or dumped, and
+    # firing on them only failed with a misleading hint.
+    parent = subprocess.Popen(["/usr/bin/python3", "-c", ZOMBIE_PARENT], stdout=subprocess.PIPE, text=True)
+    zombie = int(parent.stdout.readline())
+    wait_for(lambda: Path(f"/proc/{zombie}/stat").read_text().split(") ")[1].startswith("Z"))
+    r = rules("""
+defaults: {interval: 200ms, max: 1}
+rules:
+  - {name: zomb, target: {comm: zomb}, metric: threads, when: {above: 0}, actions: [stacks]}
+  - {name: kernel, target: {comm: kthreadd}, metric: threads, when: {above: 0}, actions: [stacks]}
+""")
+    a = autodump("watch", "-r", r, "-o", tmp_path / "out")
+    a.wait_log(f"rule zomb fired on zomb[{parent.pid}]")
+    time.sleep(1)
+    a.signal(signal.SIGTERM)
+    a.wait()
+    assert f"[{zombie}]" not in a.text() and "kthreadd" not in a.text(), a.text()
+
+    a = autodump("watch", "-r", rules(THREADS_RULE), "-o", tmp_path / "out", "-p", "2")
+    assert a.wait() != 0
+    assert "PID 2 is a kernel thread" in a.text()
+    parent.kill()
+    parent.wait()
