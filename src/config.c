@@ -64,24 +64,30 @@ enum value_kind {
         VALUE_PATH, VALUE_COMMAND, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT, VALUE_LEVEL,
 };
 
+/* Durations and counts are bounded, each where a value past it is a
+ * mistake: a timeout of 0s would kill every collection at once, and
+ * 100000 parallel collections would fork as many collectors. */
+#define DAY (86400 * USEC_PER_SEC)
+
 static const struct key {
         const char *section, *name;
         enum value_kind kind;
         size_t offset;
+        uint64_t min, max;      /* durations and counts; max 0: none */
 } keys[] = {
-        { "watch", "rules", VALUE_PATH, offsetof(struct config, rules) },
-        { "watch", "output", VALUE_PATH, offsetof(struct config, output) },
-        { "watch", "interval", VALUE_DURATION, offsetof(struct config, interval) },
-        { "storage", "max_total", VALUE_SIZE, offsetof(struct config, max_total) },
-        { "storage", "max_count", VALUE_COUNT, offsetof(struct config, max_count) },
-        { "storage", "min_free", VALUE_PERCENT, offsetof(struct config, min_free_pct) },
-        { "storage", "keep", VALUE_DURATION, offsetof(struct config, keep) },
-        { "collect", "timeout", VALUE_DURATION, offsetof(struct config, timeout) },
-        { "collect", "parallel", VALUE_POSITIVE, offsetof(struct config, parallel) },
-        { "collect", "queue", VALUE_COUNT, offsetof(struct config, queue) },
-        { "collect", "on_complete", VALUE_COMMAND, offsetof(struct config, on_complete) },
-        { "collect", "on_complete_timeout", VALUE_DURATION, offsetof(struct config, on_complete_timeout) },
-        { "log", "level", VALUE_LEVEL, offsetof(struct config, log_level) },
+        { "watch", "rules", VALUE_PATH, offsetof(struct config, rules), 0, 0 },
+        { "watch", "output", VALUE_PATH, offsetof(struct config, output), 0, 0 },
+        { "watch", "interval", VALUE_DURATION, offsetof(struct config, interval), 10 * USEC_PER_MSEC, DAY },
+        { "storage", "max_total", VALUE_SIZE, offsetof(struct config, max_total), 0, 0 },
+        { "storage", "max_count", VALUE_COUNT, offsetof(struct config, max_count), 0, 1000000 },
+        { "storage", "min_free", VALUE_PERCENT, offsetof(struct config, min_free_pct), 0, 0 },
+        { "storage", "keep", VALUE_DURATION, offsetof(struct config, keep), 0, 0 },
+        { "collect", "timeout", VALUE_DURATION, offsetof(struct config, timeout), USEC_PER_SEC, 7 * DAY },
+        { "collect", "parallel", VALUE_POSITIVE, offsetof(struct config, parallel), 1, 64 },
+        { "collect", "queue", VALUE_COUNT, offsetof(struct config, queue), 0, 10000 },
+        { "collect", "on_complete", VALUE_COMMAND, offsetof(struct config, on_complete), 0, 0 },
+        { "collect", "on_complete_timeout", VALUE_DURATION, offsetof(struct config, on_complete_timeout), 0, DAY },
+        { "log", "level", VALUE_LEVEL, offsetof(struct config, log_level), 0, 0 },
 };
 
 static const char *const sections[] = { "watch", "storage", "collect", "log", NULL };
@@ -114,8 +120,15 @@ static int set_value(struct config *c, const struct key *k, const char *value) {
                 *(char **) field = copy;
                 return 0;
         }
-        case VALUE_DURATION:
-                return parse_duration(value, field);
+        case VALUE_DURATION: {
+                usec_t d;
+                if (parse_duration(value, &d) < 0)
+                        return -EINVAL;
+                if (d < k->min || (k->max && d > k->max))
+                        return -ERANGE;
+                *(usec_t *) field = d;
+                return 0;
+        }
         case VALUE_SIZE:
                 return parse_size(value, field);
         case VALUE_COUNT:
@@ -123,6 +136,8 @@ static int set_value(struct config *c, const struct key *k, const char *value) {
                 r = parse_unsigned(value, &n);
                 if (r < 0 || (k->kind == VALUE_POSITIVE && n == 0))
                         return -EINVAL;
+                if (n < k->min || (k->max && n > k->max))
+                        return -ERANGE;
                 *(unsigned *) field = n;
                 return 0;
         case VALUE_PERCENT:
@@ -200,7 +215,16 @@ static int handler(void *user, const char *section, const char *name, const char
                 names[n++] = keys[i].name;
                 if (strcmp(keys[i].name, name) != 0)
                         continue;
-                if (set_value(ps->config, &keys[i], value) < 0)
+                int r = set_value(ps->config, &keys[i], value);
+                if (r == -ERANGE && keys[i].kind == VALUE_DURATION) {
+                        char lo[32], hi[32];
+                        format_duration(keys[i].min, lo, sizeof lo);
+                        format_duration(keys[i].max, hi, sizeof hi);
+                        bad(ps, "%s: %s is outside %s to %s", name, value, lo, hi);
+                } else if (r == -ERANGE)
+                        bad(ps, "%s: %s is outside %llu to %llu", name, value, (unsigned long long) keys[i].min,
+                            (unsigned long long) keys[i].max);
+                else if (r < 0)
                         bad(ps, "%s: '%s' is not %s", name, value, expected[keys[i].kind]);
                 return 1;
         }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "rule_when.h"
 #include "suggest.h"
 #include "units.h"
 
@@ -64,8 +65,8 @@ void rule_parse_command(struct schema_ctx *c, const struct ynode *n, const char 
                 a->argv[0] = found;
         }
         const struct ynode *t = schema_get(n, "timeout");
-        if (t)
-                schema_duration(c, t, "timeout", &a->timeout);
+        if (t && schema_duration(c, t, "timeout", &a->timeout) && a->timeout > RULE_DURATION_MAX)
+                schema_err(c, t, "timeout: %s is more than the 1d maximum", t->scalar);
 }
 
 static void parse_core(struct schema_ctx *c, const struct ynode *n, struct action *a) {

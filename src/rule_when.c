@@ -28,6 +28,10 @@ static bool parse_threshold(struct schema_ctx *c, const struct ynode *v, const c
                 }
                 /* For cpu the reference is one core = 100, so 90% is 90. */
                 *ret_pct = mi->kind != METRIC_KIND_CORES;
+                if (*ret_pct && *ret > 100) {
+                        schema_err(c, v, "%s: %s of %s can never be reached", what, v->scalar, mi->reference);
+                        return false;
+                }
                 return true;
         }
         *ret_pct = false;

@@ -62,7 +62,9 @@ int parse_duration(const char *s, usec_t *ret) {
         int r = parse_with_units(s, units, ELEMENTSOF(units), true, &v);
         if (r < 0)
                 return r;
-        if (v > (double) (UINT64_MAX / 2))
+        /* 2^62 µs is 146,000 years; a larger value (2^63 itself among them)
+         * would overflow llround. */
+        if (!(v < 0x1p62))
                 return -ERANGE;
         *ret = (usec_t) llround(v);
         return 0;

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,11 +32,32 @@ void result_add_file(struct action_result *res, int dir_fd, const char *name) {
         res->bytes += (uint64_t) st.st_size;
 }
 
+/* The parent says why an exec failed: between fork and exec only
+ * async-signal-safe calls are allowed (the collector may have run zstd's
+ * worker threads, and a lock one held at the fork stays held here), so the
+ * child reports its errno through a close-on-exec pipe and nothing else. */
+static void report_exec_failure(int error_fd, int out_fd, const char *program) {
+        int error;
+        ssize_t n;
+        do
+                n = read(error_fd, &error, sizeof error);
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t) sizeof error && out_fd >= 0)
+                dprintf(out_fd, "cannot execute %s: %s\n", program, strerror(error));
+}
+
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
                    int *ret_status) {
-        pid_t child = fork();
-        if (child < 0)
+        int error_pipe[2];
+        if (pipe2(error_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
+        pid_t child = fork();
+        if (child < 0) {
+                int r = negative_errno();
+                close(error_pipe[0]);
+                close(error_pipe[1]);
+                return r;
+        }
         if (child == 0) {
                 /* The collector blocks no signals, but be explicit: the tool
                  * must be killable by the timeout and die with us. */
@@ -51,9 +73,13 @@ int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t ti
                         dup2(out_fd, STDERR_FILENO);
                 }
                 execve(argv[0], argv, envp);
-                dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv[0], strerror(errno));
+                int error = errno;
+                (void) !write(error_pipe[1], &error, sizeof error);
                 _exit(127);
         }
+        close(error_pipe[1]);
+        report_exec_failure(error_pipe[0], out_fd, argv[0]);
+        close(error_pipe[0]);
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, child, 0);
         usec_t deadline = timeout ? now_usec(CLOCK_MONOTONIC) + timeout : 0;
         for (;;) {
@@ -73,7 +99,8 @@ int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t ti
                                 waitpid(child, &status, 0);
                                 return -ETIME;
                         }
-                        wait_ms = (int) ((deadline - now + 999) / 1000);
+                        usec_t left_ms = (deadline - now + 999) / 1000;
+                        wait_ms = left_ms > INT_MAX ? INT_MAX : (int) left_ms;
                 }
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
                 if (pidfd < 0)

@@ -61,3 +61,25 @@ def test_a_cmdline_pattern_is_bounded(tmp_path):
                                  "its repetitions make about 101010101 positions (at most 1000)\n")
     f.write_text(RULE.format(extra="target: {cmdline: 'java .*-jar [a-z]{1,20}\\.jar'}\n    "))
     assert autodump("check", "-r", f, limit_memory=True).returncode == 0
+
+
+def test_values_are_bounded_where_past_is_a_mistake(tmp_path):
+    conf = tmp_path / "autodump.conf"
+    conf.write_text("[watch]\ninterval = 30d\n[collect]\ntimeout = 0s\nparallel = 1000\n[storage]\n"
+                    "keep = 9223372036854775.808s\n")
+    r = autodump("check", "-c", conf, "-r", tmp_path / "none.yaml")
+    assert r.stderr.decode().splitlines()[:4] == [
+        f"{conf}:2:1: interval: 30d is outside 10ms to 1d",
+        f"{conf}:4:1: timeout: 0s is outside 1s to 7d",
+        f"{conf}:5:1: parallel: 1000 is outside 1 to 64",
+        f"{conf}:7:1: keep: '9223372036854775.808s' is not a duration, such as 30s or 10m",
+    ]
+    f = tmp_path / "r.yaml"
+    f.write_text("rules:\n  - {name: a, metric: rss, when: {above: 200%}, actions: [stacks]}\n"
+                 "  - {name: b, metric: cpu, when: {above: 200%}, actions: "
+                 "[{exec: {argv: [/bin/true], timeout: 30d}}]}\n")
+    r = autodump("check", "-r", f)
+    assert r.stderr.decode().splitlines() == [
+        f"{f}:2:42: above: 200% of the effective memory limit can never be reached",
+        f"{f}:3:95: timeout: 30d is more than the 1d maximum",
+    ]

@@ -26,6 +26,10 @@ static void durations(void **state) {
         assert_int_equal(parse_duration("s", &d), -EINVAL);
         assert_int_equal(parse_duration("1.s", &d), -EINVAL);
         assert_int_equal(parse_duration("", &d), -EINVAL);
+        /* 2^63 µs would overflow llround; 2^62 and past are out of range. */
+        assert_int_equal(parse_duration("9223372036854775.808s", &d), -ERANGE);
+        assert_int_equal(parse_duration("4611686018427387904ms", &d), -ERANGE);
+        assert_int_equal(parse_duration("53375995d", &d), 0);
 }
 
 static void sizes(void **state) {
