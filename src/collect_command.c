@@ -121,17 +121,21 @@ int collect_command(int argc, char **argv) {
         int pidfd = -1;
         _cleanup_free_ char *path = NULL;       /* before any goto: it is freed at every exit */
         struct action hook = {};
+        struct proc_stat st;
+        struct firing f;
+        char why[256];
+        int r;
+        struct retention_limits retention;
         if (diags.n)
                 goto out;
         if (proc_root_open("/proc", &proc) < 0)
                 goto out;
-        struct proc_stat st;
         pidfd = (int) syscall(SYS_pidfd_open, (pid_t) pid, 0);
         if (pidfd < 0 || proc_read_stat(&proc, (pid_t) pid, &st) < 0) {
                 fprintf(stderr, "autodump: PID %u: no such process\n", pid);
                 goto out;
         }
-        struct firing f = {
+        f = (struct firing) {
                 .rule = "manual", .actions = actions, .n_actions = n_actions, .metric = "",
                 .pid = (pid_t) pid, .starttime = st.starttime, .pidfd = pidfd,
                 .stopped_at_firing = st.state == 'T', .wall = now_usec(CLOCK_REALTIME),
@@ -143,8 +147,7 @@ int collect_command(int argc, char **argv) {
         if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
                              (pid_t) pid, &a) < 0)
                 goto out;
-        char why[256];
-        int r = output_dir_open(a.output, true, &a.out_fd, why, sizeof why);
+        r = output_dir_open(a.output, true, &a.out_fd, why, sizeof why);
         if (r < 0) {
                 fprintf(stderr, "autodump: %s output directory %s: %s\n", r == -EPERM ? "refusing" : "cannot use",
                         a.output, r == -EPERM ? why : strerror(-r));
@@ -155,7 +158,7 @@ int collect_command(int argc, char **argv) {
                 printf("%s\n", path);
                 ret = artifact_all_ok(path) ? 0 : 1;
         }
-        struct retention_limits retention = config_retention(&config);
+        retention = config_retention(&config);
         retention_apply(a.output, &retention);
 out:
         action_clear(&hook);

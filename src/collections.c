@@ -313,6 +313,10 @@ static void run(struct collections *owner, struct firing_job *job) {
                 cgp = &cg;
         }
         int crash_channel = owner->o.crash_channel ? owner->o.crash_channel(owner->o.userdata) : -1;
+        /* The collector does all its work (malloc, libdw, zstd) in the forked
+         * child without an exec: safe only because the watchdog has one
+         * thread, so no lock can be held at the fork. Keep it so, or exec a
+         * collector, once the watchdog grows threads. */
         c->pid = fork();
         if (c->pid == 0)
                 run_collector(owner, c, job, capture_wall, cgp, crash_channel);

@@ -87,16 +87,31 @@ static void repeat_last(struct level *l, uint64_t copies) {
         l->last = repeated;
 }
 
-uint64_t ere_cost(const char *pattern) {
+/* The end of the token at p that is not an operator: a bracket
+ * expression, an escape, or one character. */
+static const char *atom_end(const char *p) {
+        if (*p == '[')
+                return skip_bracket(p);
+        if (*p == '\\' && p[1])
+                return p + 2;
+        return p + 1;
+}
+
+void ere_scan(const char *pattern, struct ere_facts *ret) {
         struct level stack[REGEX_MAX_NESTING + 1] = {};
         size_t depth = 0;
+        bool after_quantifier = false;
+        *ret = (struct ere_facts) {};
         for (const char *p = pattern; *p; ) {
                 const char *end;
-                uint64_t copies;
+                uint64_t copies = 0;
+                bool quantifier = false;
                 switch (*p) {
                 case '(':
-                        if (depth == REGEX_MAX_NESTING)
-                                return COST_CAP;
+                        if (depth == REGEX_MAX_NESTING) {
+                                ret->cost = COST_CAP;
+                                return;
+                        }
                         stack[++depth] = (struct level) {};
                         p++;
                         break;
@@ -115,62 +130,87 @@ uint64_t ere_cost(const char *pattern) {
                         p++;
                         break;
                 case '*': case '?':
+                        quantifier = true;
                         p++;
                         break;
                 case '+':
+                        quantifier = true;
                         repeat_last(&stack[depth], 2);  /* x+ is xx* */
                         p++;
                         break;
                 case '{':
                         copies = brace_copies(p + 1, &end);
                         if (copies) {
+                                quantifier = true;
                                 repeat_last(&stack[depth], copies);
                                 p = end;
-                        } else {
-                                add_atom(&stack[depth], 1);
-                                p++;
+                                break;
                         }
-                        break;
-                case '[':
-                        add_atom(&stack[depth], 1);
-                        p = skip_bracket(p);
-                        break;
-                case '\\':
-                        add_atom(&stack[depth], 1);
-                        p += p[1] ? 2 : 1;
-                        break;
+                        /* Not a bound: an ordinary '{'. */
+                        __attribute__((fallthrough));
                 default:
+                        if (*p == '\\' && p[1] >= '1' && p[1] <= '9')
+                                ret->back_reference = true;
                         add_atom(&stack[depth], 1);
-                        p++;
+                        p = atom_end(p);
                 }
+                if (quantifier && after_quantifier)
+                        ret->repeated_quantifier = true;
+                after_quantifier = quantifier;
         }
         /* Groups left open: regcomp refuses them; count what is there. */
-        uint64_t total = 0;
         for (size_t i = 0; i <= depth; i++)
-                total = saturating_add(total, stack[i].sum);
-        return total;
+                ret->cost = saturating_add(ret->cost, stack[i].sum);
 }
 
-static bool has_back_reference(const char *p) {
-        for (; *p; p++)
-                if (*p == '\\') {
-                        if (p[1] >= '1' && p[1] <= '9')
-                                return true;
-                        if (p[1])
-                                p++;
-                }
-        return false;
+uint64_t ere_cost(const char *pattern) {
+        struct ere_facts f;
+        ere_scan(pattern, &f);
+        return f.cost;
+}
+
+/* "^.*(PATTERN)", with each unmatched ')' of PATTERN escaped: an ordinary
+ * character as written, it would close the group when wrapped. */
+static char *wrap_for_search(const char *pattern) {
+        size_t len = strlen(pattern);
+        char *out = malloc(2 * len + 8);
+        if (!out)
+                return NULL;
+        char *o = stpcpy(out, "^.*(");
+        size_t depth = 0;
+        for (const char *p = pattern; *p; ) {
+                if (*p == '(')
+                        depth++;
+                else if (*p == ')' && depth > 0)
+                        depth--;
+                else if (*p == ')')
+                        *o++ = '\\';
+                const char *end = *p == '(' || *p == ')' ? p + 1 : atom_end(p);
+                memcpy(o, p, (size_t) (end - p));
+                o += end - p;
+                p = end;
+        }
+        strcpy(o, ")");
+        return out;
 }
 
 int ere_compile_search(const char *pattern, regex_t *ret, char *error, size_t error_size) {
-        uint64_t cost = ere_cost(pattern);
-        if (cost > REGEX_MAX_COST) {
+        struct ere_facts f;
+        ere_scan(pattern, &f);
+        if (f.cost > REGEX_MAX_COST) {
                 snprintf(error, error_size, "too complex: its repetitions make about %llu positions (at most %d)",
-                         (unsigned long long) cost, REGEX_MAX_COST);
+                         (unsigned long long) f.cost, REGEX_MAX_COST);
                 return -E2BIG;
         }
+        /* POSIX leaves "a**" undefined; glibc takes seconds to compile a
+         * run of them behind ".*". */
+        if (f.repeated_quantifier) {
+                snprintf(error, error_size, "a repetition of a repetition (such as ** or +?), which POSIX leaves "
+                         "undefined");
+                return -EINVAL;
+        }
         /* Not ERE, and matching them can take exponential time. */
-        if (has_back_reference(pattern)) {
+        if (f.back_reference) {
                 snprintf(error, error_size, "back-references (\\1 to \\9) are not part of POSIX extended regular expressions");
                 return -EINVAL;
         }
@@ -187,8 +227,8 @@ int ere_compile_search(const char *pattern, regex_t *ret, char *error, size_t er
          * the end of the text: quadratic in a command line the process
          * shapes itself (10 s for a 256 KiB one). Anchored behind ".*", one
          * pass finds the same matches. */
-        char *wrapped;
-        if (asprintf(&wrapped, "^.*(%s)", pattern) < 0)
+        char *wrapped = wrap_for_search(pattern);
+        if (!wrapped)
                 return -ENOMEM;
         r = regcomp(ret, wrapped, REG_EXTENDED | REG_NOSUB);
         free(wrapped);

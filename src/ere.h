@@ -4,6 +4,7 @@
 #pragma once
 
 #include <regex.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,8 +14,16 @@
  * match a command line; about 10 MB and linear matching at worst. */
 #define REGEX_MAX_COST 1000
 
-/* The number of positions the compiled pattern has, about: atoms, each
- * multiplied by the repetition bounds around it. Saturates, never wraps. */
+struct ere_facts {
+        /* The number of positions the compiled pattern has, about: atoms,
+         * each multiplied by the repetition bounds around it. Saturates,
+         * never wraps. */
+        uint64_t cost;
+        bool repeated_quantifier;       /* a** a+? a{2}*: undefined in POSIX */
+        bool back_reference;            /* \1 to \9: not ERE */
+};
+
+void ere_scan(const char *pattern, struct ere_facts *ret);
 uint64_t ere_cost(const char *pattern);
 
 /* Compiles `pattern` (ERE, REG_NOSUB) for searches whose time is linear in

@@ -92,6 +92,7 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
                 return usage_error("unexpected argument '%s'", argv[i]);
         struct config config;
         struct rule_set rules = {};
+        struct watchdog_options o;
         int ret = EXIT_USAGE;
         if (!load_all(&c, mode == MODE_RUN, &config, &rules))
                 goto out;
@@ -100,7 +101,7 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
                 fprintf(stderr, "autodump: no rules to watch with\n");
                 goto out;
         }
-        struct watchdog_options o = {
+        o = (struct watchdog_options) {
                 .mode = mode, .rules = &rules, .config = &config, .dry_run = c.dry_run,
                 .output = output_dir(&c, &config, mode == MODE_RUN ? "./autodump-out" : "/var/lib/autodump"),
                 .proc_root = "/proc", .command = argv + i, .pids = c.pids, .n_pids = c.n_pids,

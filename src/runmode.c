@@ -157,8 +157,10 @@ int runmode_start(struct runmode *rm, struct loop *loop, const struct runmode_op
         *rm = (struct runmode) { .loop = loop, .o = *o, .inherited = rm->inherited };
         /* Orphaned descendants are reparented to us, so the tree stays
          * visible and every zombie gets reaped (-s asks for what is always
-         * done). */
-        prctl(PR_SET_CHILD_SUBREAPER, 1);
+         * done). It cannot fail on the kernels we run on; if it did, the
+         * command would still run, with orphans going to PID 1. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_warning("cannot become a subreaper (orphans of the command go to PID 1): %m");
         /* Signals are taken before the fork, so none is lost between. */
         int r = add_signals(rm);
         if (r < 0) {

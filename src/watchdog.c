@@ -247,7 +247,20 @@ static bool finished(struct watchdog *wd) {
         return !wd->scan_needed && wd->targets.count == 0;
 }
 
+static void log_firings(const struct watchdog *wd) {
+        /* Firings dropped were never collected and are counted apart. */
+        unsigned dropped = collections_dropped(wd->collections),
+                 firings = wd->engine.firings - dropped + crash_tracer_firings(wd->run.crash);
+        char apart[48] = "";
+        if (dropped)
+                snprintf(apart, sizeof apart, " (%u more dropped)", dropped);
+        bool artifacts = firings && !wd->o->dry_run;
+        log_info("%u firing%s%s%s%s", firings, firings == 1 ? "" : "s", apart,
+                 artifacts ? "; artifacts in " : "", artifacts ? wd->o->output : "");
+}
+
 int watchdog_run(const struct watchdog_options *o) {
+        struct retention_limits retention = config_retention(o->config);
         struct watchdog wd = { .o = o, .rules = o->rules, .config = o->config, .proc.fd = -1 };
         int r, exit_code = 1;
         runmode_save_inherited(&wd.run.inherited);
@@ -265,7 +278,6 @@ int watchdog_run(const struct watchdog_options *o) {
                 goto out;
         /* What an earlier run left beyond the limits, and partial
          * artifacts an interrupted one left, go before anything new. */
-        struct retention_limits retention = config_retention(o->config);
         retention_apply(o->output, &retention);
 
         if (o->mode == MODE_RUN) {
@@ -295,14 +307,7 @@ int watchdog_run(const struct watchdog_options *o) {
                         break;
                 }
         exit_code = o->mode == MODE_RUN ? runmode_exit_code(&wd.run) : 0;
-        /* Firings dropped were never collected and are counted apart. */
-        unsigned dropped = collections_dropped(wd.collections),
-                 firings = wd.engine.firings - dropped + crash_tracer_firings(wd.run.crash);
-        char apart[48] = "";
-        if (dropped)
-                snprintf(apart, sizeof apart, " (%u more dropped)", dropped);
-        log_info("%u firing%s%s%s%s", firings, firings == 1 ? "" : "s", apart,
-                 firings && !o->dry_run ? "; artifacts in " : "", firings && !o->dry_run ? o->output : "");
+        log_firings(&wd);
 out:
         runmode_done(&wd.run);
         discovery_done(&wd.discovery);

@@ -86,7 +86,8 @@ bool collect_ensure_running(const struct proc_root *proc, int pidfd, pid_t pid,
                             bool stopped_at_firing);
 
 /* Runs argv with stdout+stderr to out_fd, killing it after `timeout`
- * (0: none). *ret_status is the waitpid status. -ETIME on timeout. */
+ * (0: none). *ret_status is the waitpid status. -ETIME on timeout; the
+ * exec's own error (-ENOENT, -EACCES…) when argv[0] could not be run. */
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
                    int *ret_status);
 

@@ -304,7 +304,7 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         c.mem_fd = openat(c.proc->fd, path, O_RDONLY | O_CLOEXEC);
         snprintf(path, sizeof path, "%d/pagemap", (int) c.pid);
         c.pagemap_fd = openat(c.proc->fd, path, O_RDONLY | O_CLOEXEC);
-        uint64_t estimate = 0;
+        uint64_t estimate = 0, end = 0;
         char why[256];
         if ((r = proc_read_stat(ctx->proc, c.pid, &c.stat)) < 0 || (r = core_read_registers(&c, &sp)) < 0 ||
             (r = maps_read(c.proc->fd, c.pid, &c.maps)) < 0 ||
@@ -322,7 +322,6 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
                 result_set(res, ACTION_FAILED, "cannot create %s: %s", name, strerror(-r));
                 goto out;
         }
-        uint64_t end = 0;
         struct core_file file;
         if ((r = core_file_open(&file, fd, a->compress_zstd)) < 0)
                 goto out;

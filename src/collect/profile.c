@@ -377,14 +377,11 @@ int collect_profile(struct collect_ctx *ctx, const struct action *a, struct acti
                 goto out;
         }
         result_add_file(res, ctx->artifact->dir_fd, "profile.pb.gz");
-        char note[160] = "";
         if (p.samples == 0)
-                snprintf(note, sizeof note, "no samples: the process used no CPU while profiled");
+                result_set(res, ACTION_OK, "no samples: the process used no CPU while profiled");
         else if (p.lost)
-                snprintf(note, sizeof note, "%llu of the samples were lost (ring overflow)",
-                         (unsigned long long) p.lost);
-        if (*note)
-                result_set(res, ACTION_OK, "%s", note);
+                result_set(res, ACTION_OK, "%llu of the samples were lost (ring overflow)",
+                           (unsigned long long) p.lost);
         else
                 result_set(res, ACTION_OK, NULL);
 out:

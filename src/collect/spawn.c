@@ -36,14 +36,17 @@ void result_add_file(struct action_result *res, int dir_fd, const char *name) {
  * async-signal-safe calls are allowed (the collector may have run zstd's
  * worker threads, and a lock one held at the fork stays held here), so the
  * child reports its errno through a close-on-exec pipe and nothing else. */
-static void report_exec_failure(int error_fd, int out_fd, const char *program) {
+static int exec_failure(int error_fd, int out_fd, const char *program) {
         int error;
         ssize_t n;
         do
                 n = read(error_fd, &error, sizeof error);
         while (n < 0 && errno == EINTR);
-        if (n == (ssize_t) sizeof error && out_fd >= 0)
+        if (n != (ssize_t) sizeof error)
+                return 0;       /* the pipe closed on exec */
+        if (out_fd >= 0)
                 dprintf(out_fd, "cannot execute %s: %s\n", program, strerror(error));
+        return -error;
 }
 
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
@@ -78,8 +81,12 @@ int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t ti
                 _exit(127);
         }
         close(error_pipe[1]);
-        report_exec_failure(error_pipe[0], out_fd, argv[0]);
+        int r = exec_failure(error_pipe[0], out_fd, argv[0]);
         close(error_pipe[0]);
+        if (r < 0) {
+                waitpid(child, NULL, 0);
+                return r;
+        }
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, child, 0);
         usec_t deadline = timeout ? now_usec(CLOCK_MONOTONIC) + timeout : 0;
         for (;;) {
