@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 
 #include "cli.h"
+#include "collect/symbols.h"
 #include "collector.h"
 #include "commands.h"
 #include "output_dir.h"
@@ -115,6 +116,7 @@ int collect_command(int argc, char **argv) {
         config_defaults(&config);
         config_load(&config, c.config_path ? c.config_path : CONFIG_DEFAULT_PATH, c.config_path != NULL, &diags);
         diags_print(&diags, stderr);
+        symbols_use_debuginfod(config.debuginfod);
         int ret = 1;
         struct proc_root proc = { .fd = -1 };
         struct artifact a = ARTIFACT_NULL;

@@ -10,9 +10,11 @@
 #include "suggest.h"
 #include "units.h"
 
+#define CONFIG_DEFAULT_RULES "/etc/autodump/rules.d"
+
 void config_defaults(struct config *c) {
         *c = (struct config) {
-                .rules = strdup("/etc/autodump/rules.d"),
+                .rules = strdup(CONFIG_DEFAULT_RULES),
                 .output = NULL,
                 .interval = USEC_PER_SEC,
                 .max_total = 20.0 * 1024 * 1024 * 1024,
@@ -23,6 +25,8 @@ void config_defaults(struct config *c) {
                 .parallel = 1,
                 .queue = 16,
         };
+        if (!c->rules)
+                abort();        /* at startup, before anything: nothing to lose */
 }
 
 struct retention_limits config_retention(const struct config *c) {
@@ -36,6 +40,7 @@ void config_free(struct config *c) {
         free(c->rules);
         free(c->output);
         free(c->on_complete);
+        free(c->debuginfod);
         *c = (struct config) {};
 }
 
@@ -87,6 +92,7 @@ static const struct key {
         { "collect", "queue", VALUE_COUNT, offsetof(struct config, queue), 0, 10000 },
         { "collect", "on_complete", VALUE_COMMAND, offsetof(struct config, on_complete), 0, 0 },
         { "collect", "on_complete_timeout", VALUE_DURATION, offsetof(struct config, on_complete_timeout), 0, DAY },
+        { "collect", "debuginfod", VALUE_PATH, offsetof(struct config, debuginfod), 0, 0 },
         { "log", "level", VALUE_LEVEL, offsetof(struct config, log_level), 0, 0 },
 };
 

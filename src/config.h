@@ -18,6 +18,7 @@ struct config {
         unsigned queue;         /* firings that may wait for a slot */
         char *on_complete;      /* a command line run for each artifact once in place; NULL: none */
         usec_t on_complete_timeout;     /* 0: the collection's own timeout */
+        char *debuginfod;       /* debuginfod server URLs for symbols; NULL: no network */
         int log_level;                  /* [log] level: LOG_ERR..LOG_DEBUG; 0: not set */
 };
 

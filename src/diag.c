@@ -19,7 +19,10 @@ void diags_add(struct diags *d, const char *file, int line, int col, const char 
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
         va_end(ap);
-        d->items[d->n++] = (struct diag) { strdup(file), line, col, msg };
+        char *copy = strdup(file);
+        if (!copy)
+                abort();
+        d->items[d->n++] = (struct diag) { copy, line, col, msg };
 }
 
 void diags_print(const struct diags *d, FILE *out) {

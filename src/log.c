@@ -66,6 +66,10 @@ static void escape_controls(const char *in, char *out, size_t size) {
         out[o] = 0;
 }
 
+bool log_enabled(int level) {
+        return level <= log_max_level;
+}
+
 void log_msg(int level, const char *fmt, ...) {
         if (level > log_max_level)
                 return;

@@ -5,6 +5,7 @@
  * don't log; callers log once, with context. */
 #pragma once
 
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "diag.h"
@@ -15,6 +16,8 @@ void log_set_level(int level);
 /* "error", "warning", "notice", "info", "debug". */
 int log_level_from_name(const char *name, int *ret);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether lines of `level` are written: work done only for them can wait. */
+bool log_enabled(int level);
 /* Rule and config errors, as FILE:LINE:COL: message (errors for journald). */
 void log_diags(const struct diags *d);
 

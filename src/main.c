@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "collect/symbols.h"
 #include "config.h"
 #include "log.h"
 #include "rules.h"
@@ -54,6 +55,7 @@ static bool load_all(const struct common *c, bool builtin_default, struct config
                 rules_load_default(rules, &diags);
         else if (config_result == 0)    /* a broken config's rules path is no one's intent */
                 rules_load_path(rules, config->rules, &diags);
+        symbols_use_debuginfod(config->debuginfod);
         log_diags(&diags);
         bool ok = diags.n == 0;
         diags_free(&diags);
@@ -183,8 +185,9 @@ static int cmd_sample(int argc, char **argv) {
         char **all = r == 0 ? realloc(found, (n_found + c.n_cgroups + 1) * sizeof *all) : NULL;
         if (all) {
                 found = all;
-                for (size_t k = 0; k < c.n_cgroups; k++)
-                        found[n_found++] = strdup(c.cgroups[k]);
+                for (size_t k = 0; k < c.n_cgroups && r == 0; k++)
+                        if (!(found[n_found++] = strdup(c.cgroups[k])))
+                                r = 1;
         } else if (r == 0)
                 r = 1;
         if (r == 0 && c.n_pids == 0 && n_found == 0) {

@@ -48,11 +48,12 @@ void rule_parse_command(struct schema_ctx *c, const struct ynode *n, const char 
         a->argv = calloc(v->n + 1, sizeof *a->argv);
         if (!a->argv)
                 abort();
+        /* Up to the first item that is wrong (an error already): argv
+         * stays NULL-terminated, with no hole that would leak the rest. */
         for (size_t i = 0; i < v->n; i++)
-                if (schema_want(c, v->items[i], YNODE_SCALAR, "an argv item"))
-                        a->argv[i] = strdup(v->items[i]->scalar);
-                else
-                        a->argv[i] = strdup("");
+                if (!schema_want(c, v->items[i], YNODE_SCALAR, "an argv item") ||
+                    !(a->argv[i] = schema_strdup(c, v->items[i])))
+                        break;
         /* A bare name is looked up on PATH now, once: the program run is
          * the one `check` saw. */
         const char *prog = v->items[0]->type == YNODE_SCALAR ? v->items[0]->scalar : "/";

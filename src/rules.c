@@ -79,13 +79,13 @@ static void parse_cgroup_target(struct schema_ctx *c, const struct ynode *n, str
                         schema_err(c, v, "cgroup: '%s' must be a path from the hierarchy's root, such as "
                                    "/system.slice/nginx.service", v->scalar);
                 else
-                        t->cgroup = strdup(v->scalar);
+                        t->cgroup = schema_strdup(c, v);
         }
         if ((v = schema_get(n, "unit")) && schema_want(c, v, YNODE_SCALAR, "unit")) {
                 if (!*v->scalar || strchr(v->scalar, '/') || !strchr(v->scalar, '.'))
                         schema_err(c, v, "unit: '%s' is not a unit name, such as nginx.service", v->scalar);
                 else
-                        t->unit = strdup(v->scalar);
+                        t->unit = schema_strdup(c, v);
         }
         if ((v = schema_get(n, "recursive")))
                 schema_bool(c, v, "recursive", &t->recursive);
@@ -124,7 +124,7 @@ static void parse_target(struct schema_ctx *c, const struct ynode *n, struct tar
                         schema_err(c, v, "comm '%s' must be 1 to 15 characters, as the kernel stores it",
                             v->scalar);
                 else
-                        t->comm = strdup(v->scalar);
+                        t->comm = schema_strdup(c, v);
         }
         if ((v = schema_get(n, "cmdline")) && schema_want(c, v, YNODE_SCALAR, "cmdline")) {
                 char msg[256];
@@ -135,7 +135,7 @@ static void parse_target(struct schema_ctx *c, const struct ynode *n, struct tar
                         schema_err(c, v, "cmdline '%s' is not a POSIX extended regular expression: %s",
                             v->scalar, msg);
                 else
-                        t->cmdline = strdup(v->scalar);
+                        t->cmdline = schema_strdup(c, v);
         }
         if ((v = schema_get(n, "user")) && schema_want(c, v, YNODE_SCALAR, "user")) {
                 unsigned uid;
@@ -307,7 +307,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 else if (dup)
                         schema_err(c, v, "duplicate rule name '%s' (first at %s:%d)", v->scalar, dup->file,
                             dup->line);
-                r.name = strdup(v->scalar);
+                r.name = schema_strdup(c, v);
         }
 
         const struct metric_info *mi = NULL;
@@ -365,7 +365,11 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 rule_free(&r);
                 return;
         }
-        r.file = strdup(c->file);
+        if (!(r.file = strdup(c->file))) {
+                schema_err(c, n, "out of memory");
+                rule_free(&r);
+                return;
+        }
         if (r.event == RULE_EVENT_CRASH)
                 add_crash_rule(set, &r);
         else

@@ -80,6 +80,13 @@ const struct ynode *schema_get(const struct ynode *map, const char *key) {
         return NULL;
 }
 
+char *schema_strdup(struct schema_ctx *c, const struct ynode *n) {
+        char *s = strdup(n->scalar);
+        if (!s)
+                schema_err(c, n, "out of memory");
+        return s;
+}
+
 bool schema_duration(struct schema_ctx *c, const struct ynode *n, const char *what, usec_t *ret) {
         if (!schema_want(c, n, YNODE_SCALAR, what))
                 return false;

@@ -15,6 +15,9 @@ struct schema_ctx {
         size_t errors;
 };
 
+/* A copy of the scalar `n`; out of memory is an error at `n`, never a
+ * value quietly missing from a rule. */
+char *schema_strdup(struct schema_ctx *c, const struct ynode *n);
 void schema_err(struct schema_ctx *c, const struct ynode *n, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Whether `n` is of `type`; else reports that `what` must be. */

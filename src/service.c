@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "notify.h"
 #include "watchdog_private.h"
 
@@ -41,6 +42,22 @@ void watchdog_update_status(struct watchdog *wd) {
         char line[sizeof status + 8];
         snprintf(line, sizeof line, "STATUS=%s", status);
         notify_send(line);
+}
+
+/* Every SUMMARY_INTERVAL, when targets came or went: what the watchdog
+ * watches, in one line, where per-process lines would be thousands. */
+#define SUMMARY_INTERVAL (10 * 60 * USEC_PER_SEC)
+
+void watchdog_log_summary(struct watchdog *wd, usec_t mono) {
+        if (!wd->summary.next)
+                wd->summary.next = mono + SUMMARY_INTERVAL;
+        if (mono < wd->summary.next)
+                return;
+        if (wd->summary.added || wd->summary.dropped)
+                log_info("%s; in the last 10m, %u target%s came and %u went", wd->status, wd->summary.added,
+                         wd->summary.added == 1 ? "" : "s", wd->summary.dropped);
+        wd->summary.added = wd->summary.dropped = 0;
+        wd->summary.next = mono + SUMMARY_INTERVAL;
 }
 
 void watchdog_notify_ready(struct watchdog *wd) {

@@ -45,6 +45,10 @@ struct process_target {
         double memory_limit;    /* of its cgroup, 0 = none: the reference of rss */
         usec_t memory_limit_read;       /* monotonic; 0 = never */
         bool in_tree;           /* run mode: part of the command's tree */
+        /* Listed with -p, or run's command itself: its comings and goings
+         * are logged at info; other processes', by the thousand a second
+         * on a busy host, at debug and in the periodic summary. */
+        bool named;
 };
 
 /* The cgroup behind a cgroup target. */

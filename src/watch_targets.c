@@ -6,9 +6,15 @@
 #include "log.h"
 #include "watchdog_private.h"
 
+/* Cgroups and named processes at info, other processes at debug. */
+static int target_log_level(const struct target *tg) {
+        return tg->id.kind == TARGET_CGROUP || tg->proc.named ? LOG_INFO : LOG_DEBUG;
+}
+
 void watchdog_drop_target(struct watchdog *wd, struct target *tg, const char *why) {
         char what[128];
-        log_info("stopped watching %s: %s", target_describe(tg, what, sizeof what), why);
+        log_msg(target_log_level(tg), "stopped watching %s: %s", target_describe(tg, what, sizeof what), why);
+        wd->summary.dropped++;
         loop_source_free(tg->exit_watch);
         tg->exit_watch = NULL;
         collections_forget_target(wd->collections, tg);
@@ -106,6 +112,7 @@ static struct target *open_process_target(struct watchdog *wd, const struct proc
                 return NULL;
         }
         tg->proc.in_tree = f->in_tree;
+        tg->proc.named = f->listed || (wd->o->mode == MODE_RUN && f->pid == wd->run.command);
         tg->watcher = wd;
         r = bind_rules(wd, tg, rules, n_process);
         if (r >= 0)
@@ -117,12 +124,16 @@ static struct target *open_process_target(struct watchdog *wd, const struct proc
                 return NULL;
         }
         target_insert(&wd->targets, tg);
+        wd->summary.added++;
+        int level = target_log_level(tg);
+        if (!log_enabled(level))
+                return tg;
         /* Enough of the command line to tell apart processes of one name
          * (postgres, nginx workers). */
         _cleanup_free_ char *cmdline = NULL;
         (void) proc_read_cmdline(&wd->proc, f->pid, &cmdline);
-        log_info("watching %s[%d] with %zu rule%s: %.80s%s", tg->name, (int) tg->id.pid, n, n == 1 ? "" : "s",
-                 cmdline ? cmdline : "", cmdline && strlen(cmdline) > 80 ? "…" : "");
+        log_msg(level, "watching %s[%d] with %zu rule%s: %.80s%s", tg->name, (int) tg->id.pid, n, n == 1 ? "" : "s",
+                cmdline ? cmdline : "", cmdline && strlen(cmdline) > 80 ? "…" : "");
         return tg;
 }
 

@@ -71,6 +71,7 @@ static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
                         log_error("cannot look for cgroups: %s", strerror(-r));
                 wd->next_scan = mono + wd->config->interval;
                 watchdog_update_status(wd);
+                watchdog_log_summary(wd, mono);
                 if (!wd->ready && wd->o->mode == MODE_WATCH)
                         watchdog_notify_ready(wd);
         }

@@ -51,6 +51,10 @@ struct watchdog {
         bool reloading;         /* known targets are found again, to bind the new rules */
         bool ready;             /* READY=1 was sent */
         char status[256];       /* the STATUS= last sent */
+        struct {
+                unsigned added, dropped;        /* targets, since the last summary */
+                usec_t next;                    /* monotonic: when the next one is due */
+        } summary;
         struct loop_source *pings;      /* WATCHDOG=1, when the unit asks */
 };
 
@@ -78,6 +82,8 @@ void watchdog_loaded_free(struct loaded *l);
 
 /* service.c: what systemd is told (notify.h). */
 void watchdog_update_status(struct watchdog *wd);
+/* Logs the status line every 10 minutes when targets came or went. */
+void watchdog_log_summary(struct watchdog *wd, usec_t mono);
 void watchdog_notify_ready(struct watchdog *wd);
 void watchdog_notify_reloading(struct watchdog *wd);
 void watchdog_notify_stopping(struct watchdog *wd);

@@ -183,11 +183,23 @@ static void drain(struct profiler *p, struct event_ring *r) {
         __atomic_store_n(&meta->data_tail, head, __ATOMIC_RELEASE);
 }
 
+static void unmap_ring(const struct profiler *p, const struct event_ring *r) {
+        munmap(r->base, r->data_size + (size_t) p->page);
+        close(r->fd);
+}
+
+/* The thread of ring i has exited (its event hangs up): its last samples
+ * are drained, then its fd and ring go, so a target whose threads come
+ * and go does not pile up one of each per thread it ever had. */
+static void release_ring(struct profiler *p, size_t i) {
+        drain(p, &p->rings[i]);
+        unmap_ring(p, &p->rings[i]);
+        p->rings[i] = p->rings[--p->n_rings];
+}
+
 static void close_rings(struct profiler *p) {
-        for (size_t i = 0; i < p->n_rings; i++) {
-                munmap(p->rings[i].base, p->rings[i].data_size + (size_t) p->page);
-                close(p->rings[i].fd);
-        }
+        for (size_t i = 0; i < p->n_rings; i++)
+                unmap_ring(p, &p->rings[i]);
         free(p->rings);
         p->rings = NULL;
         p->n_rings = 0;
@@ -226,8 +238,12 @@ static int sample(struct profiler *p, int pidfd, usec_t duration) {
                 int wait_ms = now >= end ? 0 : (int) ((end - now) / 1000);
                 if (!gone)
                         poll(pfds, p->n_rings + 1, wait_ms < DRAIN_MS ? wait_ms : DRAIN_MS);
-                for (size_t i = 0; i < p->n_rings; i++)
-                        drain(p, &p->rings[i]);
+                /* From the end: release_ring moves the last ring into i. */
+                for (size_t i = p->n_rings; i-- > 0;)
+                        if (!gone && (pfds[i + 1].revents & POLLHUP))
+                                release_ring(p, i);
+                        else
+                                drain(p, &p->rings[i]);
                 if (gone || (pfds[0].revents & POLLIN) || now_usec(CLOCK_MONOTONIC) >= end)
                         break;
         }

@@ -20,6 +20,11 @@ struct symbol {
         char demangled[1024];   /* where a demangled name is kept */
 };
 
+/* Whether libdw may fetch debug info over the network: only from `urls`
+ * (the config's; NULL: never, whatever DEBUGINFOD_URLS the environment
+ * holds, as Debian's login shells set it), and each fetch bounded. */
+void symbols_use_debuginfod(const char *urls);
+
 /* A Dwfl with PID's modules reported; NULL on failure (dwfl_errmsg). */
 Dwfl *symbols_open(pid_t pid);
 /* What is at `addr`: a symbol of its module; else code a runtime generated,

@@ -268,6 +268,29 @@ def test_profile_picks_up_threads_born_during_it(tmp_path):
     assert "spin_in_thread" in pprof_top(art / "profile.pb.gz")
 
 
+def test_profile_releases_each_thread_as_it_dies(tmp_path):
+    # 200 threads a second, each living 5 ms: over 3 s, 600 threads. One fd
+    # and a 68 KiB ring each, kept to the end, grew without bound.
+    t = started("churn", "rate=200")
+    try:
+        assert t.stdout.readline().startswith("churning")
+        p = subprocess.Popen([AUTODUMP, "collect", "profile", "--duration", "3s", "--frequency", "999",
+                              "-o", str(tmp_path), str(t.pid)], stdout=subprocess.PIPE, text=True)
+        most = 0
+        while p.poll() is None:
+            try:
+                most = max(most, len(os.listdir(f"/proc/{p.pid}/fd")))
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+        art = Path(p.stdout.read().strip())
+    finally:
+        stop(t)
+    assert p.returncode == 0
+    assert most < 60, f"the profiler held {most} fds"
+    assert "churn_thread" in pprof_top(art / "profile.pb.gz")
+
+
 def pprof_raw(profile):
     env = dict(os.environ, HOME=tempfile.gettempdir(), PPROF_TMPDIR=tempfile.gettempdir())
     r = subprocess.run(["go", "tool", "pprof", "-raw", "-symbolize=none", str(profile)], capture_output=True,
@@ -351,3 +374,49 @@ def test_full_disk_leaves_nothing_half_made(tmp_path, rules, autodump):
         assert "artifact written" not in a.text()
         assert list(out.iterdir()) == []
         assert a.proc.poll() is None
+
+
+def test_no_network_for_symbols_unless_configured(tmp_path):
+    # A debuginfod "server" that takes connections and never answers, as
+    # DEBUGINFOD_URLS from a login shell may name: libdw waited 150 s on it.
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+
+    def connections():
+        n = 0
+        while True:
+            try:
+                server.accept()[0].close()
+                n += 1
+            except BlockingIOError:
+                return n
+
+    # Stripped, as most binaries on a host are: libdw asks debuginfod for
+    # what it lacks.
+    stripped = tmp_path / "misbehave"
+    subprocess.run(["strip", "-o", str(stripped), MISBEHAVE], check=True)
+    t = subprocess.Popen([stripped, "threads", "count=2"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert t.stdout.readline().startswith("threads started")
+        start = time.monotonic()
+        art, r = collect("stacks", t.pid, tmp_path / "a", env={"DEBUGINFOD_URLS": url})
+        assert r.returncode == 0 and time.monotonic() - start < 10, r.stderr
+        assert connections() == 0, "DEBUGINFOD_URLS from the environment was used"
+
+        # Configured, it is asked, and each request gives up after 5 s
+        # without progress (libdw's default is 90 s).
+        conf = tmp_path / "autodump.conf"
+        conf.write_text(f"[collect]\ndebuginfod = {url}\n")
+        start = time.monotonic()
+        art, r = collect("stacks", t.pid, tmp_path / "b", "-c", conf)
+        took = time.monotonic() - start
+        asked = connections()
+        assert asked > 0, "the configured server was not asked"
+        assert r.returncode == 0 and took < 6 * asked + 5, (took, asked, r.stderr)
+    finally:
+        stop(t)
+        server.close()

@@ -43,7 +43,7 @@ rules:
     when: {above: 10}
     actions: [stacks]
 """)
-    a = autodump("watch", "-r", r, "-o", out)
+    a = autodump("watch", "-v", "-r", r, "-o", out)
     time.sleep(0.5)
     other = target("threads", "count=30", "tag=watch-by-cmdline")   # comm matches, cmdline not
     wanted = target("threads", "after=0.5", "count=25", "tag=watch-by-cmdline")
@@ -97,7 +97,7 @@ rules:
     when: {spike: 50%, min: 50MiB}
     actions: [stacks]
 """)
-    a = autodump("watch", "-r", r, "-o", out)
+    a = autodump("watch", "-v", "-r", r, "-o", out)
     old = target("idle")
     a.wait_log(f"watching misbehave[{old.pid}]")
     time.sleep(1.5)                             # the old process's window is full
@@ -168,7 +168,7 @@ def test_title_set_after_start_is_matched(tmp_path, rules, autodump):
               "    actions: [stacks]\n")
     p = subprocess.Popen([MISBEHAVE, "retitle", "after=2", "title=billing worker process"])
     try:
-        a = autodump("watch", "-r", r, "-o", tmp_path / "out")
+        a = autodump("watch", "-v", "-r", r, "-o", tmp_path / "out")
         time.sleep(1)
         assert f"[{p.pid}]" not in a.text()              # not before its title is set
         a.wait_log(f"watching misbehave[{p.pid}]", timeout=20)
@@ -201,7 +201,7 @@ rules:
   - {name: zomb, target: {comm: zomb}, metric: threads, when: {above: 0}, actions: [stacks]}
   - {name: kernel, target: {comm: kthreadd}, metric: threads, when: {above: 0}, actions: [stacks]}
 """)
-    a = autodump("watch", "-r", r, "-o", tmp_path / "out")
+    a = autodump("watch", "-v", "-r", r, "-o", tmp_path / "out")
     a.wait_log(f"rule zomb fired on zomb[{parent.pid}]")
     time.sleep(1)
     a.signal(signal.SIGTERM)
@@ -213,3 +213,22 @@ rules:
     assert "PID 2 is a kernel thread" in a.text()
     parent.kill()
     parent.wait()
+
+
+def test_short_lived_processes_do_not_flood_the_log(tmp_path, rules, autodump):
+    # On a busy host, thousands of processes a second can match a rule:
+    # each one's line is for -v; the log keeps firings and failures.
+    r = rules("defaults: {interval: 100ms}\nrules:\n"
+              "  - {name: busy, target: {comm: misbehave}, metric: cpu, when: {above: 1000}, actions: [stacks]}\n")
+    quiet = autodump("watch", "-r", r, "-o", tmp_path / "out")
+    verbose = autodump("watch", "-v", "-r", r, "-o", tmp_path / "out")
+    for _ in range(30):
+        procs = [subprocess.Popen([MISBEHAVE, "exit", "after=0.15"]) for _ in range(10)]
+        for p in procs:
+            p.wait()
+    time.sleep(0.5)
+    for a in (quiet, verbose):
+        a.signal(signal.SIGTERM)
+        a.wait()
+    assert verbose.text().count("watching misbehave[") > 20, verbose.text()
+    assert "misbehave[" not in quiet.text() and len(quiet.text().splitlines()) < 5, quiet.text()

@@ -27,10 +27,13 @@
  *                                   (as a JVM does) in fault_and_recover(); exit 0
  * sigusr  count=N                   send itself N SIGUSR1s, each handled; print the time
  * named   name=BYTES count=N        take BYTES as its comm (prctl), then start N threads
+ * churn   rate=N                    start N short-lived threads a second, each spinning
+ *                                   ~5 ms in churn_thread(), without end
  *
  * Every mode first waits `after` seconds (default 0), then misbehaves, then
  * idles until killed. The functions named above stay on the stack while
  * they run, so a core or a stack dump can be checked for them. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -148,6 +151,36 @@ static void *thread_idle(void *unused) {
         return NULL;
 }
 
+/* Whether every thread but the calling one sleeps (state S): only then
+ * are they idle, blocked in idle_forever(), where a test expects them. */
+static bool other_threads_asleep(void) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task");
+        DIR *d = opendir(path);
+        if (!d)
+                return false;
+        bool asleep = true;
+        struct dirent *de;
+        while (asleep && (de = readdir(d))) {
+                int tid = atoi(de->d_name);
+                if (tid <= 0 || tid == (int) gettid())
+                        continue;
+                /* Read whole: the comm may hold a newline (mode named). */
+                char stat[512] = "";
+                snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+                int fd = open(path, O_RDONLY);
+                if (fd >= 0) {
+                        ssize_t n = read(fd, stat, sizeof stat - 1);
+                        stat[n > 0 ? n : 0] = 0;
+                        close(fd);
+                }
+                const char *paren = strrchr(stat, ')');
+                asleep = paren && paren[1] == ' ' && paren[2] == 'S';
+        }
+        closedir(d);
+        return asleep;
+}
+
 __attribute__((noinline)) static void spawn_threads(int count) {
         for (int i = 0; i < count; i++) {
                 pthread_t t;
@@ -159,8 +192,34 @@ __attribute__((noinline)) static void spawn_threads(int count) {
                         exit(1);
                 }
         }
+        /* "threads started" promises idle threads: a test that stops the
+         * process right after must find each in idle_forever(). */
+        while (!other_threads_asleep())
+                usleep(1000);
         announce("threads started");
         idle_forever();
+}
+
+static void *churn_thread(void *unused) {
+        (void) unused;
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        do
+                clock_gettime(CLOCK_MONOTONIC, &now);
+        while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < 5000000L);
+        return NULL;
+}
+
+/* Threads come and go without end, as in a server that starts one per
+ * request: each new thread a new TID. */
+__attribute__((noinline)) static void churn_threads(int rate) {
+        announce("churning");
+        for (;;) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, churn_thread, NULL) == 0)
+                        pthread_detach(t);
+                usleep((useconds_t) (1000000 / rate));
+        }
 }
 
 __attribute__((noinline)) static void open_fds(int count) {
@@ -343,6 +402,8 @@ static int behave(const char *mode, int argc, char **argv) {
                 prctl(PR_SET_NAME, arg(argc, argv, "name", "named"));
                 spawn_threads(atoi(arg(argc, argv, "count", "20")));
         }
+        if (strcmp(mode, "churn") == 0)
+                churn_threads(atoi(arg(argc, argv, "rate", "200")));
         if (strcmp(mode, "sigusr") == 0)
                 send_signals(atol(arg(argc, argv, "count", "100000")));
         if (strcmp(mode, "child") == 0) {
