@@ -111,8 +111,12 @@ static void parse_target(struct schema_ctx *c, const struct ynode *n, struct tar
         if ((v = schema_get(n, "self")))
                 t->has_self = schema_bool(c, v, "self", &t->self);
         if ((v = schema_get(n, "pid"))) {
-                unsigned pid;
-                if (schema_unsigned(c, v, "pid", 1, &pid)) {
+                unsigned pid = 0;
+                /* PID_MAX_LIMIT: a larger number is no process (and past
+                 * INT_MAX, not even a pid_t). */
+                if (schema_unsigned(c, v, "pid", 1, &pid) && pid > 4194304)
+                        schema_err(c, v, "pid: %s is above the kernel's largest PID, 4194304", v->scalar);
+                else if (pid) {
                         t->has_pid = true;
                         t->pid = (pid_t) pid;
                 }

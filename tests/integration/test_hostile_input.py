@@ -77,9 +77,11 @@ def test_values_are_bounded_where_past_is_a_mistake(tmp_path):
     f = tmp_path / "r.yaml"
     f.write_text("rules:\n  - {name: a, metric: rss, when: {above: 200%}, actions: [stacks]}\n"
                  "  - {name: b, metric: cpu, when: {above: 200%}, actions: "
-                 "[{exec: {argv: [/bin/true], timeout: 30d}}]}\n")
+                 "[{exec: {argv: [/bin/true], timeout: 30d}}]}\n"
+                 "  - {name: c, target: {pid: 4294967295}, metric: rss, when: {above: 1GiB}, actions: [stacks]}\n")
     r = autodump("check", "-r", f)
     assert r.stderr.decode().splitlines() == [
         f"{f}:2:42: above: 200% of the effective memory limit can never be reached",
         f"{f}:3:95: timeout: 30d is more than the 1d maximum",
+        f"{f}:4:29: pid: 4294967295 is above the kernel's largest PID, 4194304",
     ]
