@@ -89,17 +89,19 @@ bool cgroup_mounts_any(const struct cgroup_mounts *m) {
 }
 
 /* The hierarchies a v1 line's controller list names ("cpu,cpuacct"). */
-static void set_v1_paths(struct cgroup_paths *p, const char *controllers, size_t len, const char *path) {
+static int set_v1_paths(struct cgroup_paths *p, const char *controllers, size_t len, const char *path) {
         for (int h = CG_MEMORY; h < _CG_HIER_MAX; h++) {
                 size_t n = strlen(hier_names[h]);
                 for (const char *c = controllers; c < controllers + len;) {
                         const char *end = memchr(c, ',', (size_t) (controllers + len - c));
                         size_t clen = end ? (size_t) (end - c) : (size_t) (controllers + len - c);
-                        if (clen == n && memcmp(c, hier_names[h], n) == 0 && !p->path[h])
-                                p->path[h] = strdup(path);
+                        if (clen == n && memcmp(c, hier_names[h], n) == 0 && !p->path[h] &&
+                            !(p->path[h] = strdup(path)))
+                                return -ENOMEM;
                         c += clen + 1;
                 }
         }
+        return 0;
 }
 
 int cgroup_parse_proc(const char *text, struct cgroup_paths *ret, bool *ret_deleted) {
@@ -123,10 +125,15 @@ int cgroup_parse_proc(const char *text, struct cgroup_paths *ret, bool *ret_dele
                                 deleted = true;
                         }
                         bool v2 = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1;
+                        int r = 0;
                         if (v2 && !p.path[CG_UNIFIED])
-                                p.path[CG_UNIFIED] = strdup(path);
+                                r = (p.path[CG_UNIFIED] = strdup(path)) ? 0 : -ENOMEM;
                         else if (!v2)
-                                set_v1_paths(&p, c1 + 1, (size_t) (c2 - c1 - 1), path);
+                                r = set_v1_paths(&p, c1 + 1, (size_t) (c2 - c1 - 1), path);
+                        if (r < 0) {
+                                cgroup_paths_free(&p);
+                                return r;
+                        }
                 }
                 line += len + (eol ? 1 : 0);
         }
