@@ -146,6 +146,8 @@ int collect_command(int argc, char **argv) {
         memcpy(f.comm, st.comm, sizeof f.comm);
         if (config.on_complete && action_from_command_line(config.on_complete, config.on_complete_timeout, &hook) == 0)
                 f.on_complete = &hook;
+        if (config.hook_user.name)
+                f.hook_user = &config.hook_user;
         if (artifact_prepare(output_dir(&c, &config, "./autodump-out"), f.wall, "manual", st.comm,
                              (pid_t) pid, &a) < 0)
                 goto out;
@@ -155,6 +157,9 @@ int collect_command(int argc, char **argv) {
                         a.output, r == -EPERM ? why : strerror(-r));
                 goto out;
         }
+        if (f.hook_user && (r = output_dir_share(a.out_fd, f.hook_user->gid)) < 0)
+                fprintf(stderr, "autodump: output directory %s: cannot let hook_user %s through: %s\n", a.output,
+                        f.hook_user->name, strerror(-r));
         umask(0077);    /* as in a forked collector: cores hold secrets */
         if (collector_run(&proc, &f, &a, &path) == 0) {
                 printf("%s\n", path);

@@ -16,6 +16,8 @@
 #include "proc.h"
 #include "retention.h"
 
+struct hook_user;
+
 struct collections_options {
         const struct proc_root *proc;
         const char *output;
@@ -33,6 +35,7 @@ struct collections_options {
         void *userdata;
         const struct action *on_complete;       /* the config's hook, for rules without one; NULL: none */
         struct retention_limits retention;      /* applied to `output` after each collection */
+        const struct hook_user *hook_user;      /* exec and on_complete run as it; NULL: as we run */
 };
 
 struct collections;

@@ -61,6 +61,7 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
                 .stopped_at_firing = f->stopped_at_firing, .artifact = a, .build_dir = build_dir,
                 .final_dir = final_dir, .rule = f->rule, .metric = f->metric,
                 .value = f->decision ? f->decision->value : 0, .min_free_pct = f->min_free_pct, .held = f->held,
+                .hook_user = f->hook_user,
         };
         memcpy(ctx.comm, f->comm, sizeof ctx.comm);
 

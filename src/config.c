@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -41,6 +42,7 @@ void config_free(struct config *c) {
         free(c->output);
         free(c->on_complete);
         free(c->debuginfod);
+        free(c->hook_user.name);
         *c = (struct config) {};
 }
 
@@ -67,6 +69,7 @@ bad(struct parse_state *ps, const char *fmt, ...) {
 
 enum value_kind {
         VALUE_PATH, VALUE_COMMAND, VALUE_DURATION, VALUE_SIZE, VALUE_COUNT, VALUE_POSITIVE, VALUE_PERCENT, VALUE_LEVEL,
+        VALUE_USER,
 };
 
 /* Durations and counts are bounded, each where a value past it is a
@@ -93,6 +96,7 @@ static const struct key {
         { "collect", "on_complete", VALUE_COMMAND, offsetof(struct config, on_complete), 0, 0 },
         { "collect", "on_complete_timeout", VALUE_DURATION, offsetof(struct config, on_complete_timeout), 0, DAY },
         { "collect", "debuginfod", VALUE_PATH, offsetof(struct config, debuginfod), 0, 0 },
+        { "collect", "hook_user", VALUE_USER, offsetof(struct config, hook_user), 0, 0 },
         { "log", "level", VALUE_LEVEL, offsetof(struct config, log_level), 0, 0 },
 };
 
@@ -107,6 +111,7 @@ static const char *const expected[] = {
         [VALUE_POSITIVE] = "a whole number ≥ 1",
         [VALUE_PERCENT] = "a percentage, such as 10%",
         [VALUE_LEVEL] = "a log level: error, warning, notice, info or debug",
+        [VALUE_USER] = "a user on this host, other than root",
 };
 
 static int set_value(struct config *c, const struct key *k, const char *value) {
@@ -154,6 +159,18 @@ static int set_value(struct config *c, const struct key *k, const char *value) {
                 return 0;
         case VALUE_LEVEL:
                 return log_level_from_name(value, field);
+        case VALUE_USER: {
+                /* Resolved now: after a fork, in the hook's child, nothing
+                 * but system calls is safe. */
+                struct passwd *pw = getpwnam(value);
+                char *name = pw && pw->pw_uid != 0 ? strdup(value) : NULL;
+                if (!name)
+                        return -EINVAL;
+                struct hook_user *u = field;
+                free(u->name);
+                *u = (struct hook_user) { name, pw->pw_uid, pw->pw_gid };
+                return 0;
+        }
         }
         return -EINVAL;
 }

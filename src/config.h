@@ -1,9 +1,18 @@
 /* /etc/autodump/autodump.conf (INI, inih). Errors are FILE:LINE:COL. */
 #pragma once
 
+#include <sys/types.h>
+
 #include "diag.h"
 #include "retention.h"
 #include "util.h"
+
+/* Who exec actions and on_complete hooks run as ([collect] hook_user). */
+struct hook_user {
+        char *name;             /* NULL: autodump's own user */
+        uid_t uid;
+        gid_t gid;              /* the user's group, which artifacts are shared with */
+};
 
 struct config {
         char *rules;            /* [watch] rules: file or directory */
@@ -19,6 +28,7 @@ struct config {
         char *on_complete;      /* a command line run for each artifact once in place; NULL: none */
         usec_t on_complete_timeout;     /* 0: the collection's own timeout */
         char *debuginfod;       /* debuginfod server URLs for symbols; NULL: no network */
+        struct hook_user hook_user;
         int log_level;                  /* [log] level: LOG_ERR..LOG_DEBUG; 0: not set */
 };
 

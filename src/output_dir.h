@@ -11,7 +11,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Opens `path` (made first, when `create`, 0755 above and 0700 itself) as a
  * directory fd. On refusal returns -EPERM and says why in `why`. */
 int output_dir_open(const char *path, bool create, int *ret_fd, char *why, size_t why_size);
+/* Lets group `gid` (the hooks' user's) pass through the output directory
+ * at fd, when it is ours: group gid, g+x. Nothing more: it cannot list it. */
+int output_dir_share(int fd, gid_t gid);

@@ -107,6 +107,32 @@ int remove_tree_at(int dir_fd, const char *name) {
         return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? negative_errno() : 0;
 }
 
+int artifact_share_with_group(int dir_fd, gid_t gid) {
+        if (fchown(dir_fd, (uid_t) -1, gid) < 0 || fchmod(dir_fd, 0750) < 0)
+                return negative_errno();
+        DIR *d;
+        int r = opendir_at(dir_fd, ".", &d);
+        if (r < 0)
+                return r;
+        struct dirent *de;
+        while ((de = readdir(d)) && r == 0) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                int fd = openat(dir_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        r = errno == ELOOP ? 0 : negative_errno();   /* a link: left alone */
+                else if (S_ISDIR(st.st_mode))
+                        r = artifact_share_with_group(fd, gid);
+                else if (S_ISREG(st.st_mode) && (fchown(fd, (uid_t) -1, gid) < 0 || fchmod(fd, 0640) < 0))
+                        r = negative_errno();
+                if (fd >= 0)
+                        close(fd);
+        }
+        closedir(d);
+        return r;
+}
+
 void artifact_remove(struct artifact *a) {
         if (out_dir(a) == 0)
                 (void) remove_tree_at(a->out_fd, a->partial);

@@ -46,6 +46,10 @@ void artifact_done(struct artifact *a);
 /* Removes dir_fd/name and everything below it, never following a link
  * (artifacts are two levels deep at most: proc/ holds files only). */
 int remove_tree_at(int dir_fd, const char *name);
+/* Lets group `gid` read the artifact at dir_fd (its hooks' user): the
+ * directory and those below it 0750, files 0640, group gid. Links and
+ * anything else are left as they are. */
+int artifact_share_with_group(int dir_fd, gid_t gid);
 
 /* Removes the partial directory and all in it. */
 void artifact_remove(struct artifact *a);

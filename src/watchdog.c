@@ -141,8 +141,6 @@ static void warn_idle_rules(const struct watchdog *wd) {
         }
 }
 
-/* Each target holds a few fds (pidfd, /proc dir, stat, fd dir): allow as
- * many as the hard limit permits. */
 /* An output directory others could plant links in is refused at start,
  * with why: `watch` does not start; `run` starts the command all the same
  * (a watchdog must not keep the service down), and its captures fail. */
@@ -154,13 +152,20 @@ static bool output_usable(const struct watchdog_options *o) {
                 log_error("refusing output directory %s: %s", o->output, why);
                 return false;
         }
-        if (r == 0)
+        const struct hook_user *u = &o->config->hook_user;
+        if (r == 0) {
+                int shared = u->name ? output_dir_share(fd, u->gid) : 0;
+                if (shared < 0)
+                        log_warning("output directory %s: cannot let hook_user %s through: %s", o->output, u->name,
+                                    strerror(-shared));
                 close(fd);
-        else if (r != -ENOENT)
+        } else if (r != -ENOENT)
                 log_warning("output directory %s: %s", o->output, strerror(-r));
         return true;
 }
 
+/* Each target holds a few fds (pidfd, /proc dir, stat, fd dir): allow as
+ * many as the hard limit permits. */
 static void raise_fd_limit(void) {
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -181,6 +186,7 @@ void watchdog_collections_options(struct watchdog *wd, struct collections_option
                 .queue = c->queue, .min_free_pct = c->min_free_pct, .is_watched = watchdog_is_known,
                 .crash_channel = crash_channel, .userdata = wd,
                 .on_complete = wd->on_complete.argv ? &wd->on_complete : NULL, .retention = config_retention(c),
+                .hook_user = c->hook_user.name ? &c->hook_user : NULL,
         };
 }
 
@@ -288,6 +294,7 @@ int watchdog_run(const struct watchdog_options *o) {
                         .timeout = o->config->timeout, .min_free_pct = o->config->min_free_pct,
                         .on_complete = wd.on_complete.argv ? &wd.on_complete : NULL,
                         .retention = config_retention(o->config),
+                        .hook_user = o->config->hook_user.name ? &o->config->hook_user : NULL,
                 };
                 if (o->rules->n_crash && !o->dry_run)
                         ro.crash = &wd.crash;

@@ -12,6 +12,7 @@
 #include "../store.h"
 
 struct stopped_process;
+struct hook_user;
 
 enum action_status { ACTION_PENDING, ACTION_OK, ACTION_FAILED, ACTION_SKIPPED };
 
@@ -48,6 +49,7 @@ struct collect_ctx {
          * Actions use it as it is and never resume it. NULL: they stop the
          * target themselves. */
         const struct stopped_process *held;
+        const struct hook_user *hook_user;      /* exec and on_complete run as it; NULL: as we run */
 };
 
 void result_set(struct action_result *res, enum action_status status, const char *fmt, ...)
@@ -85,9 +87,10 @@ int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);
 bool collect_ensure_running(const struct proc_root *proc, int pidfd, pid_t pid,
                             bool stopped_at_firing);
 
-/* Runs argv with stdout+stderr to out_fd, killing it after `timeout`
- * (0: none). *ret_status is the waitpid status. -ETIME on timeout; the
- * exec's own error (-ENOENT, -EACCES…) when argv[0] could not be run. */
+/* Runs argv with stdout+stderr to out_fd, as `as` (NULL or nameless: as
+ * we run), killing it after `timeout` (0: none). *ret_status is the
+ * waitpid status. -ETIME on timeout; the exec's own error (-ENOENT,
+ * -EACCES…, or -EPERM from becoming `as`) when argv[0] could not be run. */
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
-                   int *ret_status);
+                   const struct hook_user *as, int *ret_status);
 

@@ -37,7 +37,7 @@ int collect_core_gcore(struct collect_ctx *ctx, const struct action *a, struct a
         }
         usec_t start = now_usec(CLOCK_MONOTONIC);
         int status = 0;
-        r = spawn_and_wait(argv, environ, log_fd, a->timeout, &status);
+        r = spawn_and_wait(argv, environ, log_fd, a->timeout, NULL, &status);
         res->has_stopped = true;        /* gdb holds it stopped all along */
         res->stopped_seconds = (double) (now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_SEC;
         if (collect_ensure_running(ctx->proc, ctx->pidfd, ctx->pid, ctx->stopped_at_firing))

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "collect.h"
+#include "../config.h"
 #include "../log.h"
 #include "../units.h"
 
@@ -103,6 +104,17 @@ static int build_command(const struct collect_ctx *ctx, const struct action *a, 
         return 0;
 }
 
+/* A hook running as its own user reads the artifact through its group:
+ * what is there so far (an exec action runs mid-collection). */
+static void share_with_hook_user(const struct collect_ctx *ctx) {
+        if (!ctx->hook_user)
+                return;
+        int r = artifact_share_with_group(ctx->artifact->dir_fd, ctx->hook_user->gid);
+        if (r < 0)
+                log_warning("cannot let hook_user %s read %s: %s", ctx->hook_user->name, ctx->artifact->name,
+                            strerror(-r));
+}
+
 int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
         char **argv = NULL, **envp = NULL;
         /* {pid} must name the process that fired, not one that took its PID. */
@@ -125,7 +137,8 @@ int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_
                 goto out;
         }
         int status;
-        r = spawn_and_wait(argv, envp, log_fd, a->timeout, &status);
+        share_with_hook_user(ctx);
+        r = spawn_and_wait(argv, envp, log_fd, a->timeout, ctx->hook_user, &status);
         result_add_file(res, ctx->artifact->dir_fd, log_name);
         if (r == -ETIME) {
                 char d[32];
@@ -155,7 +168,8 @@ int collect_on_complete(const struct collect_ctx *ctx, const struct action *hook
         if (r < 0)
                 return r;
         int status = 0;
-        r = spawn_and_wait(argv, envp, STDERR_FILENO, hook->timeout, &status);
+        share_with_hook_user(ctx);
+        r = spawn_and_wait(argv, envp, STDERR_FILENO, hook->timeout, ctx->hook_user, &status);
         if (r == -ETIME)
                 log_warning("on_complete %s for %s: killed after its timeout", argv[0], path);
         else if (r < 0)

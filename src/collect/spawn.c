@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "collect.h"
+#include "../config.h"
 #include "../ptrace.h"
 
 void result_set(struct action_result *res, enum action_status status, const char *fmt, ...) {
@@ -49,8 +51,15 @@ static int exec_failure(int error_fd, int out_fd, const char *program) {
         return -error;
 }
 
+/* In the child: tells the parent why it could not go on, and goes. */
+static _Noreturn void child_failed(int error_fd) {
+        int error = errno;
+        (void) !write(error_fd, &error, sizeof error);
+        _exit(127);
+}
+
 int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t timeout,
-                   int *ret_status) {
+                   const struct hook_user *as, int *ret_status) {
         int error_pipe[2];
         if (pipe2(error_pipe, O_CLOEXEC) < 0)
                 return negative_errno();
@@ -67,6 +76,12 @@ int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t ti
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
+                /* The hook's own user: its group only, no way back. The
+                 * death signal after, as a change of user clears it. */
+                if (as && as->name &&
+                    (setgroups(1, &as->gid) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
+                     setresuid(as->uid, as->uid, as->uid) < 0))
+                        child_failed(error_pipe[1]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (devnull >= 0)
@@ -76,9 +91,7 @@ int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t ti
                         dup2(out_fd, STDERR_FILENO);
                 }
                 execve(argv[0], argv, envp);
-                int error = errno;
-                (void) !write(error_pipe[1], &error, sizeof error);
-                _exit(127);
+                child_failed(error_pipe[1]);
         }
         close(error_pipe[1]);
         int r = exec_failure(error_pipe[0], out_fd, argv[0]);

@@ -101,6 +101,7 @@ static void collect(struct crash_capturer *c, const struct rule *rule, const str
                 .pid = st->pid, .starttime = st->starttime, .pidfd = (int) syscall(SYS_pidfd_open, st->pid, 0),
                 .wall = wall, .min_free_pct = cfg->min_free_pct,
                 .on_complete = rule->on_complete.argv ? &rule->on_complete : cfg->on_complete,
+                .hook_user = cfg->hook_user,
                 .crash = ci, .held = held,
         };
         memcpy(f.comm, st->comm, sizeof f.comm);

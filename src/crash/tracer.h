@@ -21,6 +21,8 @@
 #include "../retention.h"
 #include "../rules.h"
 
+struct hook_user;
+
 struct crash_config {
         const struct proc_root *proc;
         const struct rule *rules;       /* the event: crash rules */
@@ -30,6 +32,7 @@ struct crash_config {
         double min_free_pct;
         const struct action *on_complete;       /* the config's; NULL: none */
         struct retention_limits retention;      /* applied to `output` after each capture */
+        const struct hook_user *hook_user;      /* exec and on_complete run as it; NULL: as we run */
 };
 
 struct crash_tracer;

@@ -65,14 +65,15 @@ def test_a_cmdline_pattern_is_bounded(tmp_path):
 
 def test_values_are_bounded_where_past_is_a_mistake(tmp_path):
     conf = tmp_path / "autodump.conf"
-    conf.write_text("[watch]\ninterval = 30d\n[collect]\ntimeout = 0s\nparallel = 1000\n[storage]\n"
-                    "keep = 9223372036854775.808s\n")
+    conf.write_text("[watch]\ninterval = 30d\n[collect]\ntimeout = 0s\nparallel = 1000\nhook_user = root\n"
+                    "[storage]\nkeep = 9223372036854775.808s\n")
     r = autodump("check", "-c", conf, "-r", tmp_path / "none.yaml")
-    assert r.stderr.decode().splitlines()[:4] == [
+    assert r.stderr.decode().splitlines()[:5] == [
         f"{conf}:2:1: interval: 30d is outside 10ms to 1d",
         f"{conf}:4:1: timeout: 0s is outside 1s to 7d",
         f"{conf}:5:1: parallel: 1000 is outside 1 to 64",
-        f"{conf}:7:1: keep: '9223372036854775.808s' is not a duration, such as 30s or 10m",
+        f"{conf}:6:1: hook_user: 'root' is not a user on this host, other than root",
+        f"{conf}:8:1: keep: '9223372036854775.808s' is not a duration, such as 30s or 10m",
     ]
     f = tmp_path / "r.yaml"
     f.write_text("rules:\n  - {name: a, metric: rss, when: {above: 200%}, actions: [stacks]}\n"

@@ -2,8 +2,11 @@
 forwarded, descendants watched, --dry-run writing nothing."""
 import json
 import os
+import pwd
 import signal
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +198,43 @@ def test_config_on_complete_for_collect(tmp_path):
     bad.write_text("[collect]\non_complete = ship {dir}\n")
     r = run("check", "-c", bad, "-r", tmp_path / "none.yaml")
     assert f"{bad}:2:1:" in r.stderr and "absolute path" in r.stderr, r.stderr
+
+
+def test_hooks_run_as_the_configured_user(rules, autodump):
+    # The hooks run as nobody and read the artifact through nobody's
+    # group; nothing else of it changes. Under /tmp: the hook user must
+    # reach the output directory, and pytest's directories are root's only.
+    base = Path(tempfile.mkdtemp(prefix="autodump-hookuser-"))
+    try:
+        base.chmod(0o755)
+        seen = base / "seen"
+        seen.mkdir()
+        seen.chmod(0o1777)
+        script = base / "hook.sh"
+        # Mid-collection the files are in the build directory.
+        script.write_text("#!/bin/sh\nd=${AUTODUMP_BUILD_DIR:-$1}\nid -u\nhead -c 1 \"$d/trigger.json\"; echo\n"
+                          f"{{ id -u; ls \"$d\"; }} > {seen}/$2\n")
+        script.chmod(0o755)
+        conf = base / "autodump.conf"
+        conf.write_text(f"[collect]\nhook_user = nobody\non_complete = {script} {{dir}} on_complete\n")
+        r = rules("defaults: {interval: 200ms, max: 1}\nrules:\n"
+                  "  - name: hooked\n    metric: threads\n    when: {above: 0}\n"
+                  f"    actions: [stacks, {{exec: {{argv: [{script}, '{{dir}}', exec]}}}}]\n")
+        out = base / "out"
+        a = autodump("run", "-c", conf, "-r", r, "-o", out, "--", MISBEHAVE, "idle")
+        wait_for(lambda: (seen / "on_complete").exists(), what="on_complete")
+        a.signal(signal.SIGTERM)
+        a.wait()
+        art = artifacts(out)[0]
+        nobody = str(pwd.getpwnam("nobody").pw_uid)
+        # The exec action, mid-collection: what there was so far.
+        assert (art / "exec-1.log").read_text() == f"{nobody}\n{{\n"
+        assert (seen / "exec").read_text().splitlines()[0] == nobody
+        lines = (seen / "on_complete").read_text().splitlines()
+        assert lines[0] == nobody and "stacks.txt" in lines and "trigger.json" in lines
+        st = art.stat()
+        assert st.st_uid == 0 and st.st_gid == pwd.getpwnam("nobody").pw_gid and st.st_mode & 0o777 == 0o750
+        assert (art / "stacks.txt").stat().st_mode & 0o777 == 0o640
+        assert out.stat().st_mode & 0o777 == 0o710
+    finally:
+        subprocess.run(["rm", "-rf", str(base)])
