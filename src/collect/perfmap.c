@@ -42,7 +42,8 @@ int perf_map_parse(const char *text, struct perf_map *ret) {
                 }
                 line += len + (eol ? 1 : 0);
         }
-        qsort(m.syms, m.n, sizeof *m.syms, by_start);
+        if (m.n)        /* qsort takes no NULL, even for nothing */
+                qsort(m.syms, m.n, sizeof *m.syms, by_start);
         /* Code a JIT generated again at the same place: the last line. */
         size_t k = 0;
         for (size_t i = 0; i < m.n; i++) {
