@@ -1,5 +1,6 @@
 #include "ere.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,20 +32,21 @@ struct level {
  * An unparsable bound is an ordinary character for ERE's purposes, and
  * regcomp will say whether it is valid. */
 static uint64_t brace_copies(const char *p, const char **end) {
+        /* Digits only: strtoul would also take blanks and signs. */
+        if (!isdigit((unsigned char) *p))
+                return 0;
         char *e;
         unsigned long lo = strtoul(p, &e, 10), hi = lo;
         bool unbounded = false;
-        if (e == p)
-                return 0;
         if (*e == ',') {
                 const char *q = e + 1;
                 if (*q == '}') {
                         unbounded = true;
                         e = (char *) q;
                 } else {
-                        hi = strtoul(q, &e, 10);
-                        if (e == q)
+                        if (!isdigit((unsigned char) *q))
                                 return 0;
+                        hi = strtoul(q, &e, 10);
                 }
         }
         if (*e != '}')

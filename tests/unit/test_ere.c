@@ -24,6 +24,8 @@ static void costs_multiply_along_nesting(void **state) {
         assert_int_equal(ere_cost("\\{{5}"), 5);
         /* Not bounds: ordinary characters. */
         assert_int_equal(ere_cost("a{x}"), 4);
+        assert_int_equal(ere_cost("a{-1}"), 5);
+        assert_int_equal(ere_cost("a{1, 9}"), 7);
 }
 
 static void saturates_instead_of_wrapping(void **state) {
