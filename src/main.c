@@ -134,7 +134,7 @@ static int cmd_check(int argc, char **argv) {
         struct rule_set rules = {};
         bool ok = load_all(&c, false, &config, &rules);
         if (ok)
-                printf("%zu rule%s OK\n", rules.n, rules.n == 1 ? "" : "s");
+                printf("%zu rule%s OK\n", rules.n + rules.n_crash, rules.n + rules.n_crash == 1 ? "" : "s");
         rule_set_free(&rules);
         config_free(&config);
         free(c.rule_paths);
