@@ -76,11 +76,12 @@ int spawn_and_wait(char *const argv[], char *const envp[], int out_fd, usec_t ti
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                /* The hook's own user: its group only, no way back. The
-                 * death signal after, as a change of user clears it. */
+                /* The hook's own user: its group only, and no way back (no
+                 * set-user-ID program regains root). The death signal
+                 * after, as a change of user clears it. */
                 if (as && as->name &&
                     (setgroups(1, &as->gid) < 0 || setresgid(as->gid, as->gid, as->gid) < 0 ||
-                     setresuid(as->uid, as->uid, as->uid) < 0))
+                     setresuid(as->uid, as->uid, as->uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
                         child_failed(error_pipe[1]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
