@@ -73,6 +73,7 @@ static struct target *cgroup_target(struct watchdog *wd, struct cgroup_paths *pa
         }
         tg->watcher = wd;
         target_insert(&wd->targets, tg);
+        wd->summary.added++;
         char limit[32] = "none";
         if (tg->cgroup.memory_limit)
                 metric_format(METRIC_CGROUP_MEMORY, tg->cgroup.memory_limit, limit, sizeof limit);
