@@ -8,7 +8,8 @@ a long time, its own resources sampled from outside.
   go all the time;
 - a long-lived target fires a rule every ~5 s with stacks, a core and an
   exec hook;
-- the output is a small tmpfs that fills up: [storage] limits prune it.
+- the output is a small tmpfs (24 MiB) that fills up: [storage] limits
+  (8 MiB, 30 artifacts, 10% free) prune it.
 
 Every 10 s the watchdog's RSS, open fds and CPU are printed; at the end,
 start against end. Growth under a steady load is a leak. With --asan the
@@ -38,7 +39,7 @@ rules:
     when: {above: 1000}
     actions: [stacks]
   - name: steady
-    target: {comm: misbehave, cmdline: 'threads count=20 soak'}
+    target: {comm: misbehave, cmdline: 'wide threads=20 .* soak'}
     metric: threads
     interval: 500ms
     cooldown: 5s
@@ -67,17 +68,19 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="autodump-soak-"))
     out = work / "out"
     out.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192m,mode=0700", "soak", str(out)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "soak", str(out)], check=True)
     (work / "rules.yaml").write_text(RULES)
     (work / "autodump.conf").write_text(f"[watch]\nrules = {work}/rules.yaml\ninterval = 100ms\n"
-                                        "[storage]\nmax_total = 32MiB\nmax_count = 30\nmin_free = 10%\n"
+                                        "[storage]\nmax_total = 8MiB\nmax_count = 30\nmin_free = 10%\n"
                                         "[collect]\ntimeout = 60s\n")
     binary = str(ROOT / "build-asan/src/autodump") if args.asan else AUTODUMP
     cmd = [binary, "watch", "-c", str(work / "autodump.conf"), "-o", str(out)]
     env = dict(os.environ, ASAN_OPTIONS=f"detect_leaks=1:log_path={work}/asan",
                LSAN_OPTIONS=f"suppressions={ROOT}/tests/lsan.supp")
     log = open(work / "autodump.log", "w")
-    steady = subprocess.Popen([MISBEHAVE, "threads", "count=20", "soak"], stdout=subprocess.DEVNULL)
+    # 4 MiB written: each core takes that much of the tmpfs.
+    steady = subprocess.Popen([MISBEHAVE, "wide", "threads=20", "reserve=64", "touch=4", "soak"],
+                              stdout=subprocess.DEVNULL)
     watchdog = subprocess.Popen(cmd, stdout=log, stderr=log, env=env)
     time.sleep(1)
 
