@@ -11,11 +11,23 @@ from conftest import AUTODUMP, MISBEHAVE, artifacts, trigger
 
 RECYCLE = """#!/bin/sh
 # $1: the target's PID (in autodump's namespace). Kill it, wait until it is
-# reaped, give its PID to a newcomer that records its own PID and state.
+# reaped, give its PID to a newcomer that records its own PID. Others in
+# the namespace fork too (the command's loop runs sleep) and may take the
+# PID first: a candidate that did not get it leaves, and another is tried.
+# Nothing forks between setting ns_last_pid and the candidate's fork.
 kill -KILL "$1"
 while [ -e "/proc/$1" ]; do sleep 0.01; done
-echo $(( $1 - 1 )) > /proc/sys/kernel/ns_last_pid
-setsid sh -c 'echo $$ > {out}/newcomer; exec {misbehave} idle' </dev/null >/dev/null 2>&1 &
+i=0
+while [ $i -lt 100 ]; do
+    i=$((i + 1))
+    rm -f {out}/try
+    echo $(( $1 - 1 )) > /proc/sys/kernel/ns_last_pid
+    setsid sh -c 'echo $$ > {out}/try; [ $$ = "$0" ] || exit 0; echo $$ > {out}/newcomer; exec {misbehave} idle' \
+        "$1" </dev/null >/dev/null 2>&1 &
+    while [ ! -s {out}/try ]; do :; done
+    read got < {out}/try
+    [ "$got" = "$1" ] && break
+done
 while [ ! -s {out}/newcomer ]; do sleep 0.01; done
 """
 
