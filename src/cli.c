@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "units.h"
 
@@ -84,6 +85,9 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 { "rule", required_argument, NULL, OPT_RULE },
                 { "target", required_argument, NULL, OPT_TARGET },
                 { "since", required_argument, NULL, OPT_SINCE },
+                { "from", required_argument, NULL, OPT_FROM },
+                { "to", required_argument, NULL, OPT_TO },
+                { "replay", required_argument, NULL, OPT_REPLAY },
                 {},
         };
         int opt;
@@ -157,9 +161,10 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 case OPT_RULE: c->rule = optarg; break;
                 case OPT_TARGET: c->target = optarg; break;
                 case OPT_SINCE: c->since = optarg; break;
-                case OPT_RECORD:
-                        usage_error("%s is not supported yet by this version", argv[optind - 1]);
-                        return -1;
+                case OPT_FROM: c->from = optarg; break;
+                case OPT_TO: c->to = optarg; break;
+                case OPT_REPLAY: c->replay = optarg; break;
+                case OPT_RECORD: c->record = optarg; break;
                 }
         }
         return optind;
@@ -174,4 +179,21 @@ const char *output_dir(const struct common *c, const struct config *config, cons
         if (config->output)
                 return config->output;
         return fallback;
+}
+
+int parse_time_arg(const char *s, usec_t *ret) {
+        usec_t d;
+        if (parse_duration(s, &d) == 0) {
+                usec_t now = now_usec(CLOCK_REALTIME);
+                *ret = d < now ? now - d : 0;
+                return 0;
+        }
+        struct tm tm = {};
+        const char *end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+        if (end && *end == ':')
+                end = strptime(end, ":%S", &tm);
+        if (!end || strcmp(end, "Z") != 0)
+                return -EINVAL;
+        *ret = (usec_t) timegm(&tm) * USEC_PER_SEC;
+        return 0;
 }

@@ -17,6 +17,7 @@ struct common {
         size_t n_rule_paths;
         const char *output;
         bool dry_run;
+        const char *record;             /* --record DB */
         bool json;
         int verbosity;                  /* -v: +1 (debug), -q: -1 (warnings and errors only) */
         pid_t *pids;
@@ -28,6 +29,8 @@ struct common {
         /* sample: the processes of this name, or what this rule watches;
          * list: the artifacts of this rule (and target), since then */
         const char *comm, *rule, *target, *since;
+        const char *from, *to;          /* replay: the span */
+        const char *replay;             /* report --replay RULES */
         /* run: PID 1's options, as tini's (also from AUTODUMP_* variables) */
         bool run;                       /* -p is then a signal, not a PID */
         bool kill_group;                /* -g */
@@ -41,6 +44,7 @@ struct common {
 enum {
         OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP,
         OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY, OPT_COMM, OPT_RULE, OPT_TARGET, OPT_SINCE,
+        OPT_FROM, OPT_TO, OPT_REPLAY,
 };
 #define LONG(opt) (1u << ((opt) - 256))
 
@@ -58,5 +62,12 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
 /* -o, else $AUTODUMP_OUTPUT, else the config's output, else `fallback`. */
 const char *output_dir(const struct common *c, const struct config *config, const char *fallback);
 
+/* --since, --from, --to: a duration back from now (12h), or a UTC time
+ * (2026-11-22T02:00Z). */
+int parse_time_arg(const char *s, usec_t *ret);
+
 /* `autodump collect` (collect_command.c). */
 int collect_command(int argc, char **argv);
+/* `autodump replay` and `autodump report` (record/commands.c). */
+int replay_command(int argc, char **argv);
+int report_command(int argc, char **argv);

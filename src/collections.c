@@ -1,5 +1,6 @@
 #include "collections.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -30,6 +31,11 @@ struct collection {
         size_t n_subjects;
         struct loop_source *exit, *deadline;
         bool timed_out;
+        /* For a recording: the collector writes each subject's artifact
+         * path here, a line each; what it fired on, to say which firing. */
+        int paths_fd;
+        const struct rule *rule;
+        usec_t wall;
         struct collection *next;
 };
 
@@ -43,11 +49,20 @@ struct collections {
 
 static void start_waiting(struct collections *owner);
 
+static void tell_dropped(const struct firing_job *j, const char *why, void *userdata) {
+        const struct collections *owner = userdata;
+        if (!owner->o.finished)
+                return;
+        struct firing_end e = { .rule = j->rule->name, .target = j->target, .wall = j->wall, .dropped = why };
+        owner->o.finished(&e, owner->o.finished_userdata);
+}
+
 int collections_new(struct loop *loop, const struct collections_options *o, struct collections **ret) {
         struct collections *c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
-        *c = (struct collections) { .loop = loop, .o = *o, .queue.max = o->queue };
+        *c = (struct collections) { .loop = loop, .o = *o,
+                                    .queue = { .max = o->queue, .on_drop = tell_dropped, .on_drop_userdata = c } };
         *ret = c;
         return 0;
 }
@@ -55,6 +70,8 @@ int collections_new(struct loop *loop, const struct collections_options *o, stru
 static void collection_free(struct collection *c) {
         loop_source_free(c->exit);
         loop_source_free(c->deadline);
+        if (c->paths_fd >= 0)
+                close(c->paths_fd);
         for (size_t i = 0; i < c->n_subjects; i++) {
                 artifact_done(&c->subjects[i].artifact);
                 /* A process target's pidfd is the target's own. */
@@ -140,20 +157,48 @@ static void failure_reason(const struct collection *c, int status, char *buf, si
                 snprintf(buf, size, "collector failed (exit status %d)", WEXITSTATUS(status));
 }
 
+/* The artifacts the collector wrote, a path a line in subject order, to
+ * whoever keeps a record; `abandoned` holds the paths of those finished
+ * here instead. */
+static void tell_finished(struct collection *c, char **abandoned) {
+        struct collections *owner = c->owner;
+        if (!owner->o.finished || c->paths_fd < 0)
+                return;
+        char buf[65536];
+        ssize_t n = read(c->paths_fd, buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        struct firing_subject subjects[c->n_subjects];
+        char *line = buf;
+        for (size_t i = 0; i < c->n_subjects; i++) {
+                char *end = line ? strchr(line, '\n') : NULL;
+                if (end)
+                        *end = 0;
+                const char *path = end && *line ? line : abandoned[i];
+                subjects[i] = (struct firing_subject) { .pid = c->subjects[i].pick.pid,
+                                                        .comm = c->subjects[i].pick.comm, .path = path };
+                line = end ? end + 1 : NULL;
+        }
+        struct firing_end e = { .rule = c->rule->name, .target = c->target, .wall = c->wall,
+                                .subjects = subjects, .n_subjects = c->n_subjects };
+        owner->o.finished(&e, owner->o.finished_userdata);
+}
+
 static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void *userdata) {
         struct collection *c = userdata;
         struct collections *owner = c->owner;
         struct target *tg = c->target;
+        char *abandoned[c->n_subjects];
+        memset(abandoned, 0, sizeof abandoned);
         if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
                 char reason[128];
                 failure_reason(c, status, reason, sizeof reason);
                 for (size_t i = 0; i < c->n_subjects; i++) {
                         struct subject *sub = &c->subjects[i];
-                        _cleanup_free_ char *path = NULL;
+                        char *path = NULL;
                         /* A subject the collector never reached left nothing. */
                         if (artifact_abandon(&sub->artifact, reason, &path) == 0)
                                 log_warning("%s[%d]: %s; partial artifact: %s", sub->pick.comm, (int) sub->pick.pid,
-                                            reason, path);
+                                            reason, (abandoned[i] = path));
                         else
                                 log_warning("%s[%d]: %s", sub->pick.comm, (int) sub->pick.pid, reason);
                         /* The collector may have died with the process held by
@@ -164,6 +209,9 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
                                 log_warning("%s[%d]: was left stopped; resumed it", sub->pick.comm, (int) sub->pick.pid);
                 }
         }
+        tell_finished(c, abandoned);
+        for (size_t i = 0; i < c->n_subjects; i++)
+                free(abandoned[i]);
         for (struct collection **p = &owner->running; *p; p = &(*p)->next)
                 if (*p == c) {
                         *p = c->next;
@@ -219,6 +267,8 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
                 if (r == 0)
                         log_notice("%s: artifact written: %s", rule->name, path);
                 failed |= r < 0;
+                if (c->paths_fd >= 0)
+                        dprintf(c->paths_fd, "%s\n", r == 0 && path ? path : "");
         }
         _exit(failed);
 }
@@ -277,6 +327,8 @@ static void run(struct collections *owner, struct firing_job *job) {
         const struct rule *rule = job->rule;
         usec_t capture_wall = now_usec(CLOCK_REALTIME);
         struct collection *c = calloc(1, sizeof *c);
+        if (c)
+                c->paths_fd = -1;
         if (!c || choose_subjects(owner, job, c) < 0) {
                 if (c)
                         collection_free(c);
@@ -285,6 +337,8 @@ static void run(struct collections *owner, struct firing_job *job) {
         }
         c->owner = owner;
         c->target = tg;
+        c->rule = rule;
+        c->wall = job->wall;
         for (size_t i = 0; i < c->n_subjects; i++) {
                 struct subject *sub = &c->subjects[i];
                 sub->artifact = (struct artifact) ARTIFACT_NULL;
@@ -314,6 +368,12 @@ static void run(struct collections *owner, struct firing_job *job) {
                 cgp = &cg;
         }
         int crash_channel = owner->o.crash_channel ? owner->o.crash_channel(owner->o.userdata) : -1;
+        /* The paths fit the pipe's buffer (a line per subject), so the
+         * collector never waits on it; read once it has exited. */
+        int paths[2] = { -1, -1 };
+        if (owner->o.finished && pipe2(paths, O_CLOEXEC) < 0)
+                log_warning("%s: the recording will not know this firing's artifacts: %m", rule->name);
+        c->paths_fd = paths[1];
         /* The collector does all its work (malloc, libdw, zstd) in the forked
          * child without an exec: safe only because the watchdog has one
          * thread, so no lock can be held at the fork. Keep it so, or exec a
@@ -323,8 +383,14 @@ static void run(struct collections *owner, struct firing_job *job) {
                 run_collector(owner, c, job, capture_wall, cgp, crash_channel);
         if (crash_channel >= 0)
                 close(crash_channel);
+        if (paths[1] >= 0) {
+                close(paths[1]);
+                fcntl(paths[0], F_SETFL, O_NONBLOCK);
+        }
+        c->paths_fd = paths[0];
         if (c->pid < 0) {
                 log_error("%s: cannot fork a collector: %m", rule->name);
+                tell_dropped(job, "cannot fork a collector", owner);
                 collection_free(c);
                 return;
         }

@@ -18,6 +18,21 @@
 
 struct hook_user;
 
+/* How a firing ended, for whoever keeps a record (the recorder): dropped
+ * before any collection, or collected into an artifact per process. */
+struct firing_end {
+        const char *rule;
+        const struct target *target;
+        usec_t wall;                    /* when it fired: with rule and target, which firing */
+        const char *dropped;            /* why it was never collected; NULL: it was */
+        const struct firing_subject {
+                pid_t pid;
+                const char *comm;
+                const char *path;       /* the artifact; NULL: none was written */
+        } *subjects;
+        size_t n_subjects;
+};
+
 struct collections_options {
         const struct proc_root *proc;
         const char *output;
@@ -36,6 +51,9 @@ struct collections_options {
         const struct action *on_complete;       /* the config's hook, for rules without one; NULL: none */
         struct retention_limits retention;      /* applied to `output` after each collection */
         const struct hook_user *hook_user;      /* exec and on_complete run as it; NULL: as we run */
+        /* Told how each firing ended; NULL: no one asks. */
+        void (*finished)(const struct firing_end *e, void *userdata);
+        void *finished_userdata;
 };
 
 struct collections;

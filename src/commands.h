@@ -1,4 +1,5 @@
-/* The read-only subcommands: sample (sample_command.c), list, show. */
+/* The subcommands that look: sample (sample_command.c; it may record
+ * what it sees), list, show. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,7 +12,7 @@
  * the hierarchies' root), every `interval`, `count` times (0: until they
  * are all gone). Returns an exit code. */
 int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_t n_cgroups, usec_t interval,
-                   unsigned count, bool json);
+                   unsigned count, bool json, const char *record);
 /* Adds to *pids (n of them) the processes called `comm`. */
 int sample_select_comm(const char *comm, pid_t **pids, size_t *n);
 /* Adds what rule `name` of `rules` would watch now: its processes to

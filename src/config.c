@@ -43,6 +43,7 @@ void config_free(struct config *c) {
         free(c->on_complete);
         free(c->debuginfod);
         free(c->hook_user.name);
+        free(c->record_path);
         *c = (struct config) {};
 }
 
@@ -98,9 +99,11 @@ static const struct key {
         { "collect", "debuginfod", VALUE_PATH, offsetof(struct config, debuginfod), 0, 0 },
         { "collect", "hook_user", VALUE_USER, offsetof(struct config, hook_user), 0, 0 },
         { "log", "level", VALUE_LEVEL, offsetof(struct config, log_level), 0, 0 },
+        { "record", "path", VALUE_PATH, offsetof(struct config, record_path), 0, 0 },
+        { "record", "max_size", VALUE_SIZE, offsetof(struct config, record_max_size), 0, 0 },
 };
 
-static const char *const sections[] = { "watch", "storage", "collect", "log", NULL };
+static const char *const sections[] = { "watch", "storage", "collect", "log", "record", NULL };
 
 static const char *const expected[] = {
         [VALUE_PATH] = "a path",
@@ -193,7 +196,7 @@ static void check_section_header(struct parse_state *ps, const char *line) {
         if (hint)
                 bad(ps, "unknown section [%s] (did you mean [%s]?)", name, hint);
         else if (!known_section(name))
-                bad(ps, "unknown section [%s] (watch, storage, collect, log)", name);
+                bad(ps, "unknown section [%s] (watch, storage, collect, log, record)", name);
 }
 
 /* inih's reader: one line of the text per call. inih does not tell about a

@@ -30,6 +30,8 @@ struct config {
         char *debuginfod;       /* debuginfod server URLs for symbols; NULL: no network */
         struct hook_user hook_user;
         int log_level;                  /* [log] level: LOG_ERR..LOG_DEBUG; 0: not set */
+        char *record_path;              /* [record] path: the SQLite recording; NULL: none */
+        double record_max_size;         /* [record] max_size, bytes; 0 = no limit */
 };
 
 #define CONFIG_DEFAULT_PATH "/etc/autodump/autodump.conf"

@@ -32,6 +32,8 @@ void engine_consume(const struct sample_event *ev, void *userdata) {
                 log_notice("rule %s fired on %s: %s %s > %s (%s; mean %s)%s", rule->name, what,
                            metric_info(rule->metric)->name, v, thr, trigger_kind_to_string(d.trigger), mean, dry);
         }
+        if (ec->fired)
+                ec->fired(ev, &d, ec->dry_run, ec->fired_userdata);
         ec->firings++;
         ec->last_wall = ev->wall;
         snprintf(ec->last, sizeof ec->last, "%s on %s", rule->name, what);

@@ -11,6 +11,9 @@
 struct engine_consumer {
         struct collections *collections;
         bool dry_run;
+        /* Told of each firing (the recorder); NULL: no one asks. */
+        void (*fired)(const struct sample_event *ev, const struct decision *d, bool dry_run, void *userdata);
+        void *fired_userdata;
         unsigned firings;
         /* The last firing, for the service's status line. */
         usec_t last_wall;

@@ -83,6 +83,8 @@ void firing_queue_drop(struct firing_queue *q, struct firing_job *j, const char 
         log_warning("%s: firing on %s dropped: %s", j->rule->name, target_describe(j->target, what, sizeof what), why);
         if (take_back && j->binding)
                 engine_take_back_firing(&j->binding->engine, j->last_fire_before);
+        if (q->on_drop)
+                q->on_drop(j, why, q->on_drop_userdata);
         q->dropped++;
         firing_job_free(j);
 }

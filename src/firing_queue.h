@@ -42,6 +42,9 @@ struct firing_queue {
         struct firing_job *head, *tail;
         size_t n, max;
         unsigned dropped;               /* since start */
+        /* Told of each job dropped, before it is freed; NULL: no one asks. */
+        void (*on_drop)(const struct firing_job *j, const char *why, void *userdata);
+        void *on_drop_userdata;
 };
 
 /* Queues `j` (then owned by the queue), or drops it: -ENOSPC (full) or

@@ -109,6 +109,7 @@ static int cmd_run_or_watch(int argc, char **argv, enum watch_mode mode) {
                 .proc_root = "/proc", .command = argv + i, .pids = c.pids, .n_pids = c.n_pids,
                 .run = { .kill_group = c.kill_group, .expect_exit = c.expect_exit, .n_expect_exit = c.n_expect_exit },
                 .reload = reload_all, .reload_userdata = &c,
+                .record = c.record ? c.record : config.record_path,
         };
         /* -p: told when our own parent dies (tini's -p). */
         if (c.parent_death_signal > 0)
@@ -195,7 +196,7 @@ static int cmd_sample(int argc, char **argv) {
                 r = 1;
         }
         if (r == 0)
-                r = sample_command(c.pids, c.n_pids, found, n_found, c.interval, c.count, c.json);
+                r = sample_command(c.pids, c.n_pids, found, n_found, c.interval, c.count, c.json, c.record);
         for (size_t k = 0; k < n_found; k++)
                 free(found[k]);
         free(found);
@@ -203,24 +204,6 @@ static int cmd_sample(int argc, char **argv) {
         free(c.cgroups);
         free(c.rule_paths);
         return r;
-}
-
-/* --since: a duration back from now (12h), or a UTC time (2026-11-22T02:00Z). */
-static int parse_since(const char *s, usec_t *ret) {
-        usec_t d;
-        if (parse_duration(s, &d) == 0) {
-                usec_t now = now_usec(CLOCK_REALTIME);
-                *ret = d < now ? now - d : 0;
-                return 0;
-        }
-        struct tm tm = {};
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-        if (end && *end == ':')
-                end = strptime(end, ":%S", &tm);
-        if (!end || strcmp(end, "Z") != 0)
-                return -EINVAL;
-        *ret = (usec_t) timegm(&tm) * USEC_PER_SEC;
-        return 0;
 }
 
 static int cmd_list_or_show(int argc, char **argv, bool show) {
@@ -232,7 +215,7 @@ static int cmd_list_or_show(int argc, char **argv, bool show) {
         if (show ? argc - i != 1 : i < argc)
                 return usage_error("%s", show ? "show needs one ID or DIR" : "list takes no arguments");
         struct list_filter filter = { .rule = c.rule, .target = c.target };
-        if (c.since && parse_since(c.since, &filter.since) < 0)
+        if (c.since && parse_time_arg(c.since, &filter.since) < 0)
                 return usage_error("--since: '%s' is neither a duration (12h) nor a UTC time (2026-11-22T02:00Z)",
                                    c.since);
         struct config config;
@@ -321,7 +304,9 @@ int main(int argc, char **argv) {
                 return cmd_list_or_show(argc, argv, false);
         if (strcmp(cmd, "show") == 0)
                 return cmd_list_or_show(argc, argv, true);
-        if (strcmp(cmd, "report") == 0 || strcmp(cmd, "replay") == 0)
-                return usage_error("'%s' is not supported yet by this version", cmd);
+        if (strcmp(cmd, "report") == 0)
+                return report_command(argc, argv);
+        if (strcmp(cmd, "replay") == 0)
+                return replay_command(argc, argv);
         return usage_error("unknown subcommand '%s'", cmd);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "record/recorder.h"
 #include "watchdog_private.h"
 
 static void forget_bindings(struct target *tg, void *userdata) {
@@ -77,6 +78,9 @@ void watchdog_reload(struct watchdog *wd) {
         wd->loaded = l;
         wd->rules = &l->rules;
         wd->config = &l->config;
+        /* Samples from now on name the new rules (the old rows stay). */
+        if (wd->recorder && (r = recorder_add_rules(wd->recorder, wd->rules)) < 0)
+                log_warning("reload: the recording does not list the new rules: %s", strerror(-r));
         action_clear(&wd->on_complete);
         wd->on_complete = on_complete;
         struct collections_options co;

@@ -300,7 +300,7 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
         size_t errors_before = c->errors;
         schema_check_keys(c, n, "a rule", keys, planned);
 
-        struct rule r = { .line = n->line, .target.any = true };
+        struct rule r = { .line = n->line, .column = n->col, .target.any = true };
         const struct ynode *v = schema_get(n, "name");
         if (!v)
                 schema_err(c, n, "rule has no 'name'");

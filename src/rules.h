@@ -56,7 +56,7 @@ enum rule_event {
 struct rule {
         char *name;
         char *file;
-        int line;
+        int line, column;       /* of the rule in its file */
         struct target_match target;
         enum rule_event event;
         enum metric metric;

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "json_text.h"
 #include "discovery.h"
+#include "record/recorder.h"
 #include "source.h"
 #include "target.h"
 
@@ -40,7 +41,17 @@ static void print_header(struct sources *sources, const struct target *tg) {
         printf("\n");
 }
 
-static void print_sample(struct sources *sources, struct sampled *s, usec_t wall, bool json) {
+/* `sample --record`: every value read, as a series of its own interval. */
+static void record_values(struct recorder *rec, struct target *tg, usec_t interval, const double v[_METRIC_MAX],
+                          const bool have[_METRIC_MAX], usec_t wall) {
+        usec_t mono = now_usec(CLOCK_MONOTONIC);
+        for (int m = 0; rec && m < _METRIC_MAX; m++)
+                if (have[m])
+                        recorder_sample(rec, tg, (enum metric) m, interval, v[m], mono, wall);
+}
+
+static void print_sample(struct sources *sources, struct sampled *s, usec_t wall, bool json, struct recorder *rec,
+                         usec_t interval) {
         double v[_METRIC_MAX];
         bool have[_METRIC_MAX];
         char what[128];
@@ -51,6 +62,7 @@ static void print_sample(struct sources *sources, struct sampled *s, usec_t wall
                 target_free(TAKE_PTR(s->tg));
                 return;
         }
+        record_values(rec, s->tg, interval, v, have, wall);
         const struct target *tg = s->tg;
         metric_set mine = sources_metrics_of(sources, tg);
         char when[40];
@@ -115,10 +127,18 @@ static int open_targets(const struct proc_root *root, const struct cgroup_mounts
 }
 
 int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_t n_cgroups, usec_t interval,
-                   unsigned count, bool json) {
+                   unsigned count, bool json, const char *record) {
         struct proc_root root;
         if (proc_root_open("/proc", &root) < 0) {
                 fprintf(stderr, "autodump: cannot open /proc: %m\n");
+                return 1;
+        }
+        struct recorder *rec = NULL;
+        char err[256];
+        struct recorder_options ro = { .path = record, .proc = &root, .mode = "sample" };
+        if (record && recorder_open(&ro, &rec, err, sizeof err) < 0) {
+                fprintf(stderr, "autodump: cannot record to %s: %s\n", record, err);
+                proc_root_close(&root);
                 return 1;
         }
         struct cgroup_mounts mounts = {};
@@ -149,16 +169,19 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
                                 continue;
                         if (!json && (i == 0 || i == n_pids) && (k == 0 || mixed))
                                 print_header(sources, s[i].tg);
-                        print_sample(sources, &s[i], wall, json);
+                        print_sample(sources, &s[i], wall, json, rec, interval);
                         any |= s[i].tg != NULL;
                 }
                 fflush(stdout);
+                if (rec)
+                        recorder_commit(rec);
                 if (!any)
                         break;
         }
         for (size_t i = 0; s && i < n; i++)
                 target_free(s[i].tg);
         free(s);
+        recorder_close(rec);
         sources_close(sources);
         cgroup_mounts_free(&mounts);
         proc_root_close(&root);

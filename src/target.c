@@ -96,6 +96,7 @@ void target_free(struct target *tg) {
         if (!tg)
                 return;
         free(tg->bindings);
+        free(tg->recording);
         if (tg->id.kind == TARGET_CGROUP) {
                 cgroup_handle_close(&tg->cgroup.handle);
                 free(tg->cgroup.cpu.now);

@@ -77,6 +77,9 @@ struct target {
         void *watcher;                  /* handed back to exit_watch's handler */
         struct collection *collection;  /* the running one, or NULL */
         bool gone;              /* dropped while collected: freed when that ends */
+        /* The recorder's note of this target (its row and series), one
+         * allocation freed with the target; NULL when not recorded. */
+        void *recording;
         struct cgroup_target cgroup;
 };
 

@@ -17,6 +17,7 @@
 #include "output_dir.h"
 #include "loop.h"
 #include "pick.h"
+#include "record/recorder.h"
 #include "runmode.h"
 #include "sampling.h"
 #include "target.h"
@@ -77,6 +78,8 @@ static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
         }
         struct tick t = { wd, mono, now_usec(CLOCK_REALTIME) };
         target_foreach(&wd->targets, sample_target, &t);
+        if (wd->recorder)
+                recorder_commit(wd->recorder);
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -187,6 +190,7 @@ void watchdog_collections_options(struct watchdog *wd, struct collections_option
                 .crash_channel = crash_channel, .userdata = wd,
                 .on_complete = wd->on_complete.argv ? &wd->on_complete : NULL, .retention = config_retention(c),
                 .hook_user = c->hook_user.name ? &c->hook_user : NULL,
+                .finished = wd->recorder ? recorder_finished : NULL, .finished_userdata = wd->recorder,
         };
 }
 
@@ -226,8 +230,14 @@ static int setup(struct watchdog *wd) {
         if ((r = collections_new(wd->loop, &co, &wd->collections)) < 0)
                 return r;
         wd->engine = (struct engine_consumer) { .collections = wd->collections, .dry_run = o->dry_run };
-        /* Who leads a cgroup's CPU must be known before the engine fires. */
+        if (wd->recorder) {
+                wd->engine.fired = recorder_fired;
+                wd->engine.fired_userdata = wd->recorder;
+        }
+        /* Who leads a cgroup's CPU must be known before the engine fires;
+         * a sample is recorded before the firing it causes. */
         if ((r = consumers_add(&wd->consumers, pick_note_cpu, &wd->proc)) < 0 ||
+            (wd->recorder && (r = consumers_add(&wd->consumers, recorder_consume, wd->recorder)) < 0) ||
             (r = consumers_add(&wd->consumers, engine_consume, &wd->engine)) < 0)
                 return r;
         watchdog_start_discovery(wd);
@@ -266,6 +276,30 @@ static void log_firings(const struct watchdog *wd) {
                  artifacts ? "; artifacts in " : "", artifacts ? wd->o->output : "");
 }
 
+/* The recording, when asked for: watch does not start without it; run
+ * starts the command all the same (a watchdog must not keep the service
+ * down) and says why nothing is recorded. */
+static bool open_recording(struct watchdog *wd) {
+        const struct watchdog_options *o = wd->o;
+        struct recorder_options ro = {
+                .path = o->record, .max_size = (uint64_t) o->config->record_max_size, .proc = &wd->proc,
+                .mode = o->mode == MODE_RUN ? "run" : "watch", .command = o->mode == MODE_RUN ? o->command : NULL,
+                .output = o->dry_run ? NULL : o->output,
+        };
+        char err[256];
+        int r = recorder_open(&ro, &wd->recorder, err, sizeof err);
+        if (r == 0)
+                r = recorder_add_rules(wd->recorder, o->rules);
+        if (r == 0) {
+                log_info("recording to %s", o->record);
+                return true;
+        }
+        log_error("cannot record to %s: %s", o->record, wd->recorder ? "cannot write the rules" : err);
+        recorder_close(wd->recorder);
+        wd->recorder = NULL;
+        return o->mode == MODE_RUN;
+}
+
 int watchdog_run(const struct watchdog_options *o) {
         struct retention_limits retention = config_retention(o->config);
         struct watchdog wd = { .o = o, .rules = o->rules, .config = o->config, .proc.fd = -1 };
@@ -276,6 +310,8 @@ int watchdog_run(const struct watchdog_options *o) {
                 log_error("cannot open %s: %s", o->proc_root, strerror(-r));
                 return 1;
         }
+        if (o->record && !open_recording(&wd))
+                return 1;
         if ((r = setup(&wd)) < 0) {
                 log_error("cannot set up the event loop: %s", strerror(-r));
                 goto out;
@@ -324,6 +360,7 @@ out:
         target_table_free(&wd.targets);
         collections_free(wd.collections);
         sources_close(wd.sources);
+        recorder_close(wd.recorder);
         loop_free(wd.loop);
         proc_root_close(&wd.proc);
         cgroup_mounts_free(&wd.cgroups);

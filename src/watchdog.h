@@ -21,6 +21,7 @@ struct watchdog_options {
          * were loaded at start. Prints every problem; -EINVAL if any. */
         int (*reload)(struct config *ret_config, struct rule_set *ret_rules, void *userdata);
         void *reload_userdata;
+        const char *record;             /* the recording (--record, else [record] path); NULL: none */
         const pid_t *pids;              /* watch mode: -p */
         size_t n_pids;
 };

@@ -37,6 +37,7 @@ struct watchdog {
         struct consumers consumers;
         struct engine_consumer engine;
         struct collections *collections;
+        struct recorder *recorder;      /* NULL: not recording */
         struct discovery discovery;
         struct cgroup_mounts cgroups;   /* none mounted: all NULL */
         struct cgroup_discovery cgroup_discovery;
