@@ -22,22 +22,25 @@
 
 static const char usage_text[] =
         "usage:\n"
-        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-v|-q] [-g] [-s] [-e CODE]...\n"
-        "                  [-p SIGNAL] -- COMMAND [ARG]...\n"
-        "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [-v|-q] [-p PID]...\n"
+        "  autodump run    [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [--record DB] [-v|-q] [-g] [-s]\n"
+        "                  [-e CODE]... [-p SIGNAL] -- COMMAND [ARG]...\n"
+        "  autodump watch  [-c FILE] [-r RULES]... [-o DIR] [--dry-run] [--record DB] [-v|-q] [-p PID]...\n"
         "  autodump check  [-c FILE] [-r RULES]...\n"
-        "  autodump sample [-i DURATION] [-n COUNT] [--json] [--cgroup PATH]... [--comm NAME]\n"
+        "  autodump sample [-i DURATION] [-n COUNT] [--json] [--record DB] [--cgroup PATH]... [--comm NAME]\n"
         "                  [-r RULES --rule NAME] [PID]...\n"
         "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via native|gcore]\n"
         "                   [--duration DURATION] [--frequency HZ] PID\n"
         "  autodump list   [-o DIR] [--json] [--since DURATION|TIME] [--rule NAME] [--target COMM|PID]\n"
         "  autodump show   ID|DIR\n"
+        "  autodump report DB [-o report.html] [--replay RULES]\n"
+        "  autodump replay -r RULES [--json] [--from TIME] [--to TIME] DB\n"
         "  autodump --help | --version\n"
         "\n"
         "RULES is a YAML file or a directory of them. Without -r, run uses the built-in\n"
         "default rules and watch uses the config's rules path (/etc/autodump/rules.d).\n"
         "Output: -o, else $AUTODUMP_OUTPUT, else the config's output, else ./autodump-out\n"
-        "(run, collect) or /var/lib/autodump (watch).\n";
+        "(run, collect) or /var/lib/autodump (watch).\n"
+        "--record DB (or the config's [record] path): every sample, firing and capture to SQLite.\n";
 
 /* Loads the config (-c must exist; the default path may not) and the rules:
  * -r paths, else the built-in rules (run) or the config's path (watch,
@@ -253,6 +256,13 @@ static const struct { const char *name, *what; } subcommands[] = {
                   "(a comm or a PID) narrow the list." },
         { "show", "Shows one artifact: what fired and why, the samples that led to it against the\n"
                   "threshold, what each action did, and its files." },
+        { "report", "Writes one self-contained HTML page from a recording (--record): a summary, a\n"
+                    "timeline across targets, a chart of each metric with the rules' thresholds and\n"
+                    "each firing linked to its artifact. Default output: DB's name with .html.\n"
+                    "  --replay RULES  also draws where RULES would have fired" },
+        { "replay", "Evaluates RULES on a recording with the live engine and prints each firing:\n"
+                    "time, rule, target, value, condition. --from/--to: a duration back from now\n"
+                    "(12h) or a UTC time (2026-11-22T02:00Z)." },
 };
 
 /* `autodump SUBCOMMAND --help` (or -h): its usage line and what it is for.
