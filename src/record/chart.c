@@ -116,6 +116,17 @@ void html_escape(FILE *out, const char *s) {
         }
 }
 
+void html_file_href(FILE *out, const char *path) {
+        fputs("href=\"file://", out);
+        for (const unsigned char *p = (const unsigned char *) path; *p; p++)
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                    strchr("/-._~", *p))
+                        fputc(*p, out);
+                else
+                        fprintf(out, "%%%02X", *p);
+        fputc('"', out);
+}
+
 struct frame {
         double left, top, plot_w, plot_h, ymax;
 };
@@ -212,9 +223,9 @@ static void write_marks(FILE *out, const struct chart *c, const struct chart_mar
                 const struct chart_mark *m = &marks[i];
                 double x = x_of(f, chart_column_of(c, m->t));
                 if (m->href) {
-                        fputs("<a href=\"file://", out);
-                        html_escape(out, m->href);
-                        fputs("\">", out);
+                        fputs("<a ", out);
+                        html_file_href(out, m->href);
+                        fputs(">", out);
                 }
                 fprintf(out, "<g class=\"%s\"><title>", m->replayed ? "mark replay" : "mark");
                 html_escape(out, m->title);

@@ -67,3 +67,6 @@ void chart_write_svg(FILE *out, const struct chart *c, const struct chart_mark *
                      int height);
 /* Writes `s` escaped for HTML text and attributes. */
 void html_escape(FILE *out, const char *s);
+/* Writes href="file://PATH" for a local path, percent-encoded (a space
+ * or a '#' in a directory name must not end the URL). */
+void html_file_href(FILE *out, const char *path);

@@ -102,8 +102,8 @@ int replay_command(int argc, char **argv) {
                         if (r < 0)
                                 fprintf(stderr, "autodump: %s\n", err);
                         else if (!c.json)
-                                fprintf(stderr, "%u firing%s over %" PRIu64 " samples\n", p.n, p.n == 1 ? "" : "s",
-                                        rec.n_samples);
+                                fprintf(stderr, "%u firing%s (the recording holds %" PRIu64 " samples)\n", p.n,
+                                        p.n == 1 ? "" : "s", rec.n_samples);
                         ret = r < 0;
                 }
                 recording_free(&rec);

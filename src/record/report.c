@@ -173,9 +173,9 @@ static void write_artifacts(FILE *out, const struct recording *rec) {
                 write_target_cell(out, rec, f->series);
                 fputs("<td>", out);
                 if (a->path) {
-                        fputs("<a href=\"file://", out);
-                        html_escape(out, a->path);
-                        fputs("\">", out);
+                        fputs("<a ", out);
+                        html_file_href(out, a->path);
+                        fputs(">", out);
                         html_escape(out, strrchr(a->path, '/') ? strrchr(a->path, '/') + 1 : a->path);
                         fputs("</a>", out);
                 }

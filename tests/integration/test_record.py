@@ -15,18 +15,19 @@ import pytest
 
 from conftest import AUTODUMP, MISBEHAVE, Autodump, artifacts, wait_for
 
+# `self`: the command's tree only, whatever other misbehave processes run.
 RULES = """\
 defaults: {interval: 200ms, window: 5}
 rules:
   - name: leak-spike
-    target: {comm: misbehave}
+    target: {self: true, comm: misbehave}
     metric: rss
     when: {spike: 50%, min: 20MiB}
     actions: [stacks]
     max: 2
     cooldown: 1s
   - name: many-threads
-    target: {comm: misbehave}
+    target: {self: true, comm: misbehave}
     metric: threads
     when: {above: 100}
     actions: [stacks]
@@ -99,7 +100,7 @@ def test_replay_reproduces_the_live_firings(night):
 
 def test_replay_of_other_rules_fires_where_their_thresholds_are_crossed(night, tmp_path):
     other = tmp_path / "other.yaml"
-    other.write_text("rules:\n  - name: over-100m\n    target: {comm: misbehave}\n    metric: rss\n"
+    other.write_text("rules:\n  - name: over-100m\n    target: {self: true, comm: misbehave}\n    metric: rss\n"
                      "    interval: 200ms\n    when: {above: 100MiB}\n    actions: [core]\n")
     out = subprocess.run([AUTODUMP, "replay", "-r", other, night / "night.db"], capture_output=True, text=True,
                          timeout=30)
@@ -109,7 +110,7 @@ def test_replay_of_other_rules_fires_where_their_thresholds_are_crossed(night, t
     first_over = con.execute("SELECT time FROM samples_named WHERE comm = 'misbehave' AND metric = 'rss' "
                              "AND value > 100 * 1048576 ORDER BY time LIMIT 1").fetchone()[0]
     assert line.startswith(f"{first_over} over-100m misbehave[") and "(above;" in line, line
-    assert "1 firing over" in out.stderr
+    assert "1 firing (the recording holds" in out.stderr
 
 
 def test_replay_of_a_metric_not_recorded_names_those_that_were(night, tmp_path):
@@ -172,7 +173,7 @@ def test_report_shows_the_night_and_links_the_artifacts(night, tmp_path):
 
 def test_report_draws_a_replay_beside_the_live_firings(night, tmp_path):
     other = tmp_path / "other.yaml"
-    other.write_text("rules:\n  - name: over-100m\n    target: {comm: misbehave}\n    metric: rss\n"
+    other.write_text("rules:\n  - name: over-100m\n    target: {self: true, comm: misbehave}\n    metric: rss\n"
                      "    interval: 200ms\n    when: {above: 100MiB}\n    actions: [core]\n")
     html = tmp_path / "replay.html"
     subprocess.run([AUTODUMP, "report", night / "night.db", "--replay", other, "-o", html], check=True, timeout=60)
