@@ -279,3 +279,20 @@ def test_a_recording_path_that_is_a_link_is_refused(tmp_path, rules, target):
     assert out.returncode != 0
     assert f"cannot record to {tmp_path / 'rec.db'}: is a symbolic link" in out.stderr
     assert (tmp_path / "victim").read_text() == "keep me\n"
+
+
+def test_report_lists_a_failed_capture_with_its_reason(tmp_path, rules):
+    r = rules("defaults: {interval: 200ms}\nrules:\n  - name: grows\n    target: {self: true, comm: misbehave}\n"
+              "    metric: rss\n    when: {above: 30MiB}\n    max: 1\n"
+              "    actions: [stacks, {exec: {argv: [/nonexistent/notify, '{pid}']}}]\n")
+    rec = tmp_path / "failed.db"
+    a = Autodump(["run", "-r", r, "-o", tmp_path / "out", "--record", rec, "--", "timeout", "4", MISBEHAVE, "leak",
+                  "rate=50", "max=100"], tmp_path)
+    assert a.wait(30) == 124, a.text()
+    con = db(rec)
+    assert con.execute("SELECT action, status, error FROM actions ORDER BY rowid").fetchall() == [
+        ("stacks", "ok", None), ("exec", "failed", "cannot run /nonexistent/notify: No such file or directory")]
+    subprocess.run([AUTODUMP, "report", rec], check=True, capture_output=True, timeout=60)
+    page = (tmp_path / "failed.html").read_text()
+    failures = page.split("<h2>Failed or skipped captures</h2>")[1].split("<h2>")[0]
+    assert "grows: exec" in failures and "cannot run /nonexistent/notify: No such file or directory" in failures
