@@ -45,13 +45,22 @@ static const struct metric_info metrics[_METRIC_MAX] = {
                                                        LEAD_RSS), false, NULL },
         [METRIC_PSI_IO_FULL] = { "psi.io.full", CGROUP(METRIC_KIND_PERCENT, METRIC_SOURCE_PSI, METRIC_GAUGE, 1,
                                                        LEAD_RSS), false, NULL },
+        [METRIC_JVM_THREADS] = { "jvm.threads", PROCESS(METRIC_KIND_COUNT, METRIC_SOURCE_JVM, METRIC_GAUGE, 1), false,
+                                 NULL },
+        [METRIC_JVM_HEAP_USED] = { "jvm.heap_used", PROCESS(METRIC_KIND_BYTES, METRIC_SOURCE_JVM, METRIC_GAUGE, 1),
+                                   false, NULL },
+        /* Reads as seconds spent in GC: % of the interval. */
+        [METRIC_JVM_GC_TIME] = { "jvm.gc_time", PROCESS(METRIC_KIND_PERCENT, METRIC_SOURCE_JVM, METRIC_RATE, 100),
+                                 false, NULL },
+        [METRIC_JVM_CLASSES] = { "jvm.classes", PROCESS(METRIC_KIND_COUNT, METRIC_SOURCE_JVM, METRIC_GAUGE, 1), false,
+                                 NULL },
 };
 
 /* For near-miss suggestions; filled from the table on first use. */
 static const char *names[_METRIC_MAX + 1];
 
 static const char *const planned[] = {
-        "go.goroutines", "go.heap_inuse", "jvm.threads", "jvm.heap_used", "jvm.gc_time", "jvm.classes",
+        "go.goroutines", "go.heap_inuse",
 };
 
 const struct metric_info *metric_info(enum metric m) {

@@ -26,6 +26,10 @@ enum metric {
         METRIC_PSI_MEMORY_FULL,
         METRIC_PSI_IO_SOME,
         METRIC_PSI_IO_FULL,
+        METRIC_JVM_THREADS,
+        METRIC_JVM_HEAP_USED,
+        METRIC_JVM_GC_TIME,
+        METRIC_JVM_CLASSES,
         _METRIC_MAX,
 };
 
@@ -40,6 +44,7 @@ enum metric_source {
         METRIC_SOURCE_PROC,     /* /proc/PID */
         METRIC_SOURCE_CGROUP,   /* cgroupfs, v1 or v2 */
         METRIC_SOURCE_PSI,      /* pressure files: sampled avg10, or kernel triggers */
+        METRIC_SOURCE_JVM,      /* the JVM's hsperfdata file */
         _METRIC_SOURCE_MAX,
 };
 

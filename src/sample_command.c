@@ -29,12 +29,23 @@ static bool read_values(struct sources *sources, struct sampled *s, double v[_ME
         return true;
 }
 
-static void print_header(struct sources *sources, const struct target *tg) {
+/* A runtime's metrics (a JVM's) are columns only when some target had
+ * one of them at the first reading: for other processes they would show
+ * "-" in every row. */
+static metric_set columns_of(struct sources *sources, const struct target *tg, metric_set found) {
+        metric_set runtime = 0;
+        for (int m = 0; m < _METRIC_MAX; m++)
+                if (metric_info((enum metric) m)->source == METRIC_SOURCE_JVM)
+                        runtime |= METRIC_BIT(m);
+        return sources_metrics_of(sources, tg) & (found & runtime ? ~(metric_set) 0 : ~runtime);
+}
+
+static void print_header(struct sources *sources, const struct target *tg, metric_set found) {
         if (tg->id.kind == TARGET_CGROUP)
                 printf("%-24s %-40s", "time", "cgroup");
         else
                 printf("%-24s %7s %-15s", "time", "pid", "comm");
-        metric_set mine = sources_metrics_of(sources, tg);
+        metric_set mine = columns_of(sources, tg, found);
         for (int m = 0; m < _METRIC_MAX; m++)
                 if (mine & METRIC_BIT(m))
                         printf(" %16s", metric_info((enum metric) m)->name);
@@ -50,8 +61,8 @@ static void record_values(struct recorder *rec, struct target *tg, usec_t interv
                         recorder_sample(rec, tg, (enum metric) m, interval, v[m], mono, wall);
 }
 
-static void print_sample(struct sources *sources, struct sampled *s, usec_t wall, bool json, struct recorder *rec,
-                         usec_t interval) {
+static void print_sample(struct sources *sources, struct sampled *s, metric_set found, usec_t wall, bool json,
+                         struct recorder *rec, usec_t interval) {
         double v[_METRIC_MAX];
         bool have[_METRIC_MAX];
         char what[128];
@@ -64,7 +75,7 @@ static void print_sample(struct sources *sources, struct sampled *s, usec_t wall
         }
         record_values(rec, s->tg, interval, v, have, wall);
         const struct target *tg = s->tg;
-        metric_set mine = sources_metrics_of(sources, tg);
+        metric_set mine = columns_of(sources, tg, found);
         char when[40];
         format_utc(wall, false, when, sizeof when);
         if (json) {
@@ -150,11 +161,14 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
         struct sampled *s = calloc(n, sizeof *s);
         int ret = s && sources_open(&env, &sources) == 0 &&
                   open_targets(&root, &mounts, pids, n_pids, cgroups, n_cgroups, s) == 0 ? 0 : 1;
+        metric_set found = 0;
         for (size_t i = 0; ret == 0 && i < n; i++) {
                 /* Prime the rates: each is a difference between readings. */
                 double v[_METRIC_MAX];
                 bool have[_METRIC_MAX];
                 read_values(sources, &s[i], v, have);
+                for (int m = 0; m < _METRIC_MAX; m++)
+                        found |= have[m] ? METRIC_BIT(m) : 0;
         }
         /* Processes and cgroups have different columns: with both, each
          * group of rows comes under its own header. */
@@ -168,8 +182,8 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
                         if (!s[i].tg)
                                 continue;
                         if (!json && (i == 0 || i == n_pids) && (k == 0 || mixed))
-                                print_header(sources, s[i].tg);
-                        print_sample(sources, &s[i], wall, json, rec, interval);
+                                print_header(sources, s[i].tg, found);
+                        print_sample(sources, &s[i], found, wall, json, rec, interval);
                         any |= s[i].tg != NULL;
                 }
                 fflush(stdout);

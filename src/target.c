@@ -97,6 +97,9 @@ void target_free(struct target *tg) {
                 return;
         free(tg->bindings);
         free(tg->recording);
+        for (int i = 0; i < _METRIC_SOURCE_MAX; i++)
+                if (tg->notes[i])
+                        tg->notes[i]->free(tg->notes[i]);
         if (tg->id.kind == TARGET_CGROUP) {
                 cgroup_handle_close(&tg->cgroup.handle);
                 free(tg->cgroup.cpu.now);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "cgroup_handle.h"
+#include "metric.h"
 #include "proc.h"
 #include "util.h"
 
@@ -64,6 +65,12 @@ struct binding;
 struct collection;
 struct loop_source;
 
+/* What a source keeps of one target between reads (a runtime's file, or
+ * when to look for it again), freed with the target by its own `free`. */
+struct source_note {
+        void (*free)(struct source_note *n);
+};
+
 struct target {
         /* What every sample touches first, together: the hash chain, the
          * identity, the rules, the name and the process's kept-open stat. */
@@ -80,6 +87,7 @@ struct target {
         /* The recorder's note of this target (its row and series), one
          * allocation freed with the target; NULL when not recorded. */
         void *recording;
+        struct source_note *notes[_METRIC_SOURCE_MAX];
         struct cgroup_target cgroup;
 };
 

@@ -10,6 +10,7 @@ static const struct source_ops *const all[_METRIC_SOURCE_MAX] = {
         [METRIC_SOURCE_PROC] = &proc_source,
         [METRIC_SOURCE_CGROUP] = &cgroup_source,
         [METRIC_SOURCE_PSI] = &psi_source,
+        [METRIC_SOURCE_JVM] = &jvm_source,
 };
 
 struct sources {

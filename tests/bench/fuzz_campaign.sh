@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 seconds=${1:-3600}
 [ $# -gt 0 ] && shift
-harnesses=${*:-rules config proc maps perfmap}
+harnesses=${*:-rules config proc maps perfmap hsperf}
 if [ ! -d build-fuzz ]; then
         CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
                 -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null

@@ -1,0 +1,126 @@
+"""JVMs watched from outside: jvm.* metrics from the hsperfdata file of a
+real JVM (Debian's default-jdk-headless), with no attach and no agent."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import AUTODUMP, artifacts, wait_for
+
+SOURCE = Path(__file__).parents[1] / "targets/java/Misbehave.java"
+
+pytestmark = pytest.mark.skipif(not shutil.which("javac"),
+                                reason="no javac: scripts/install-deps.sh installs default-jdk-headless")
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory):
+    out = tmp_path_factory.mktemp("java")
+    subprocess.run(["javac", "-d", out, SOURCE], check=True, timeout=120)
+    return out
+
+
+@pytest.fixture
+def jvm(classes):
+    started = []
+
+    def start(*args, java_opts=(), wrap=()):
+        p = subprocess.Popen([*wrap, "java", *java_opts, "-cp", str(classes), "Misbehave", *map(str, args)],
+                             stdout=subprocess.PIPE, text=True)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.kill()
+        p.wait()
+
+
+def sample(pid, *more):
+    out = subprocess.run([AUTODUMP, "sample", "--json", "-n", "1", "-i", "200ms", str(pid), *map(str, more)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return {row["pid"]: row for row in map(json.loads, out.stdout.splitlines())}
+
+
+def jvm_ready(p):
+    """The JVM's own line that it did what it was told."""
+    return p.stdout.readline().strip()
+
+
+def test_the_shipped_jvm_rules_are_valid():
+    out = subprocess.run([AUTODUMP, "check", "-r", Path(__file__).parents[2] / "rules/jvm.yaml"],
+                         capture_output=True, text=True, timeout=30)
+    assert (out.returncode, out.stdout) == (0, "4 rules OK\n"), out.stderr
+
+
+def test_a_thread_storm_fires_jvm_threads(tmp_path, rules, autodump, jvm):
+    r = rules("rules:\n  - name: jvm-storm\n    target: {comm: java, cmdline: 'Misbehave threads'}\n"
+              "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 40}\n    max: 1\n"
+              "    actions: [stacks]\n")
+    p = jvm("threads", 50, 2)
+    out = tmp_path / "out"
+    a = autodump("watch", "-r", r, "-o", out)
+    (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
+    doc = json.loads((d / "trigger.json").read_text())
+    assert doc["metric"] == "jvm.threads" and doc["target"]["pid"] == p.pid
+    # The live threads HotSpot counts: 50 started, and its own.
+    assert 50 < doc["value"] < 70
+    # Before the storm it read the JVM's few threads, from the same file.
+    assert min(v for _, v in doc["history"]) < 20
+
+
+def test_heap_growth_fires_jvm_heap_used(tmp_path, rules, autodump, jvm):
+    r = rules("rules:\n  - name: jvm-heap\n    target: {comm: java, cmdline: 'Misbehave heap'}\n"
+              "    metric: jvm.heap_used\n    interval: 200ms\n    when: {above: 150MiB}\n    max: 1\n"
+              "    actions: [stacks]\n")
+    jvm("heap", 200, 1, java_opts=["-Xmx512m"])
+    out = tmp_path / "out"
+    a = autodump("watch", "-r", r, "-o", out)
+    (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
+    doc = json.loads((d / "trigger.json").read_text())
+    assert doc["value"] > 150 * 2**20 and doc["condition"] == "above"
+
+
+def test_sample_shows_jvm_metrics_only_for_jvms(jvm):
+    p = jvm("idle")
+    assert jvm_ready(p) == "idle done"
+    no_perf = jvm("idle", java_opts=["-XX:-UsePerfData"])
+    assert jvm_ready(no_perf) == "idle done"
+    rows = wait_for(lambda: (lambda r: r[p.pid]["jvm.threads"] and r)(sample(p.pid, no_perf.pid)), 10)
+    ours = rows[p.pid]
+    # jstat -class counts the same classes.
+    jstat = subprocess.run(["jstat", "-class", str(p.pid)], capture_output=True, text=True, timeout=30).stdout
+    assert ours["jvm.classes"] == float(jstat.split("\n")[1].split()[0])
+    assert ours["jvm.threads"] >= 5 and ours["jvm.heap_used"] is not None and ours["jvm.gc_time"] == 0
+    # -XX:-UsePerfData: no file, no values.
+    assert rows[no_perf.pid]["jvm.threads"] is None
+    # A process that is no JVM: no jvm columns at all.
+    assert not any(k.startswith("jvm.") for k in sample(1)[1])
+
+
+def test_a_jvm_in_its_own_pid_and_mount_namespace_is_found(jvm, classes):
+    """As in a container: pid 1 in its namespace, a /tmp of its own (the
+    classes are copied to a /dev/shm of its own before /tmp is covered)."""
+    p = jvm("threads", 30, 0, wrap=[
+        "unshare", "-pf", "--mount-proc", "-m", "sh", "-c",
+        'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
+        'exec java -cp /dev/shm Misbehave threads 30 0', str(classes)])
+    assert jvm_ready(p) == "threads done"
+
+    def namespaced_java():
+        for c in Path("/proc").glob("[0-9]*"):
+            try:
+                status = (c / "status").read_text()
+            except OSError:
+                continue
+            if "\nName:\tjava\n" in "\n" + status and status.split("NSpid:\t")[1].split("\n")[0].endswith("\t1"):
+                return int(c.name)
+        return None
+    pid = wait_for(namespaced_java, 10, what="the namespaced java")
+    # Its file is in its own /tmp, under its own pid: not on the host.
+    assert not Path(f"/tmp/hsperfdata_root/{pid}").exists()
+    row = wait_for(lambda: sample(pid)[pid]["jvm.threads"] and sample(pid)[pid], 10)
+    assert row["jvm.threads"] > 30
