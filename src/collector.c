@@ -17,6 +17,9 @@ static const action_fn action_fns[_ACTION_MAX] = {
         [ACTION_EXEC] = collect_exec,
         [ACTION_SIGNAL] = collect_signal,
         [ACTION_PROFILE] = collect_profile,
+        [ACTION_JVM_THREADDUMP] = collect_jvm_threaddump,
+        [ACTION_JVM_HEAPDUMP] = collect_jvm_heapdump,
+        [ACTION_JVM_JCMD] = collect_jvm_jcmd,
 };
 
 static int save(struct artifact *a, json_t *doc) {

@@ -247,3 +247,27 @@ int proc_handle_count_fds(struct proc_handle *h, unsigned *ret) {
         *ret = count;
         return 0;
 }
+
+int proc_read_nspid(const struct proc_root *root, pid_t pid, pid_t *ret) {
+        char path[32];
+        snprintf(path, sizeof path, "%d/status", (int) pid);
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(root->fd, path, 64 << 10, &text, NULL);
+        if (r < 0)
+                return r;
+        const char *line = strstr(text, "\nNSpid:");
+        if (!line)
+                return -ENOENT;
+        line += 7;
+        long last = -1;
+        for (char *end; *line && *line != '\n'; line = end) {
+                long v = strtol(line, &end, 10);
+                if (end == line)
+                        break;
+                last = v;
+        }
+        if (last <= 0)
+                return -ENOENT;
+        *ret = (pid_t) last;
+        return 0;
+}

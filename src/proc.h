@@ -47,6 +47,9 @@ bool proc_stat_is_kernel_thread(const struct proc_stat *st);
 bool proc_stat_can_be_target(const struct proc_stat *st);
 /* PID/cmdline with NULs turned to spaces; "" for kernel threads. */
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
+/* The pid the process has in its own PID namespace (the last of NSpid):
+ * what a JVM names its files after. */
+int proc_read_nspid(const struct proc_root *root, pid_t pid, pid_t *ret);
 /* Real uid from PID/status. */
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret);
 

@@ -117,11 +117,10 @@ static void parse_profile(struct schema_ctx *c, const struct ynode *n, struct ac
                 schema_err(c, v, "frequency: %s Hz is above the 10000 Hz this allows", v->scalar);
 }
 
-static const char *const action_names[] = { "core", "stacks", "exec", "signal", "profile", NULL };
-static const char *const planned_actions[] = {
-        "go.goroutines", "go.heap", "go.profile", "jvm.threaddump", "jvm.heapdump",
-        "jvm.jcmd", NULL,
+static const char *const action_names[] = {
+        "core", "stacks", "exec", "signal", "profile", "jvm.threaddump", "jvm.heapdump", "jvm.jcmd", NULL,
 };
+static const char *const planned_actions[] = { "go.goroutines", "go.heap", "go.profile", NULL };
 
 static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct action *a) {
         const struct ynode *key = n, *opts = NULL;
@@ -146,7 +145,8 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                 else if (hint)
                         schema_err(c, key, "unknown action '%s' (did you mean '%s'?)", name, hint);
                 else
-                        schema_err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal)", name);
+                        schema_err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal, "
+                                   "jvm.threaddump, jvm.heapdump, jvm.jcmd)", name);
                 return false;
         }
         switch (a->kind) {
@@ -158,7 +158,21 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                 if (opts && !schema_is_null(opts))
                         parse_profile(c, opts, a);
                 return true;
+        case ACTION_JVM_JCMD:
+                /* One line of jcmd: the JVM parses it, as jcmd would send it. */
+                if (!opts || !schema_want(c, opts, YNODE_SCALAR, "jvm.jcmd")) {
+                        if (!opts)
+                                schema_err(c, key, "jvm.jcmd needs a command, such as 'jvm.jcmd: GC.class_histogram'");
+                        return false;
+                }
+                if (!*opts->scalar || strlen(opts->scalar) > 1024)
+                        schema_err(c, opts, "jvm.jcmd: a command of 1 to 1024 characters");
+                else
+                        a->jcmd = schema_strdup(c, opts);
+                return true;
         case ACTION_STACKS:
+        case ACTION_JVM_THREADDUMP:
+        case ACTION_JVM_HEAPDUMP:
                 if (opts && !schema_is_null(opts)) {
                         static const char *const none[] = { NULL };
                         if (schema_want(c, opts, YNODE_MAP, name))
@@ -226,6 +240,8 @@ void action_clear(struct action *a) {
                 free(*p);
         free(a->argv);
         a->argv = NULL;
+        free(a->jcmd);
+        a->jcmd = NULL;
 }
 
 int action_from_command_line(const char *line, usec_t timeout, struct action *ret) {

@@ -274,12 +274,12 @@ static void parse_event(struct schema_ctx *c, const struct ynode *n, const struc
 }
 
 /* What can be done with a process held in its fatal signal: read it. It
- * will not live to be profiled, and autodump holds its trace, so gdb
- * cannot attach. */
+ * will not live to be profiled, autodump holds its trace, so gdb cannot
+ * attach, and a held JVM answers no attach request. */
 static void check_crash_actions(struct schema_ctx *c, const struct ynode *actions, const struct rule *r) {
         for (size_t i = 0; i < r->n_actions; i++) {
                 const struct action *a = &r->actions[i];
-                if (a->kind == ACTION_PROFILE || a->kind == ACTION_SIGNAL)
+                if (a->kind != ACTION_CORE && a->kind != ACTION_STACKS && a->kind != ACTION_EXEC)
                         schema_err(c, actions, "%s: a crashing process is about to die; a crash rule takes core, "
                                    "stacks and exec", action_kind_to_string(a->kind));
                 else if (a->kind == ACTION_CORE && a->core_via_gcore)

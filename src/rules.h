@@ -17,6 +17,9 @@ enum action_kind {
         ACTION_EXEC,
         ACTION_SIGNAL,
         ACTION_PROFILE,
+        ACTION_JVM_THREADDUMP,
+        ACTION_JVM_HEAPDUMP,
+        ACTION_JVM_JCMD,
         _ACTION_MAX,
 };
 
@@ -31,6 +34,7 @@ struct action {
         unsigned filter;
         usec_t duration;        /* profile: 0 = 10s */
         unsigned frequency;     /* profile: Hz, 0 = 99 */
+        char *jcmd;             /* jvm.jcmd: the command and its arguments, as jcmd takes them */
 };
 
 struct target_match {

@@ -63,6 +63,10 @@ void schema_check_keys(struct schema_ctx *c, const struct ynode *map, const char
                         schema_err(c, k, "unknown key '%s' in %s (did you mean '%s'?)", k->scalar, where, hint);
                         continue;
                 }
+                if (!*allowed) {
+                        schema_err(c, k, "unknown key '%s': %s takes no options", k->scalar, where);
+                        continue;
+                }
                 char valid[512] = "";
                 size_t len = 0;
                 for (const char *const *a = allowed; *a && len < sizeof valid; a++)

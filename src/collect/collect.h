@@ -45,6 +45,7 @@ struct collect_ctx {
         double value;
         double min_free_pct;            /* never start a capture below this free space */
         unsigned exec_count;
+        unsigned jcmd_count;
         /* A crash: the process the crash tracer holds in its fatal signal.
          * Actions use it as it is and never resume it. NULL: they stop the
          * target themselves. */
@@ -78,6 +79,10 @@ int collect_exec(struct collect_ctx *ctx, const struct action *a, struct action_
  * are that path), its output in autodump's log; logs how it ended. */
 int collect_on_complete(const struct collect_ctx *ctx, const struct action *hook, const char *path);
 int collect_signal(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+/* Through HotSpot's attach (jvm.c): threads.txt, heap.hprof, jcmd-N.txt. */
+int collect_jvm_threaddump(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_jvm_heapdump(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_jvm_jcmd(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */
 int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);
 

@@ -59,31 +59,6 @@ static void jvm_close(void *state) {
         free(state);
 }
 
-/* The pid the process has in its own namespace: the last of NSpid. */
-static int ns_pid(const struct proc_root *root, pid_t pid, pid_t *ret) {
-        char path[32];
-        snprintf(path, sizeof path, "%d/status", (int) pid);
-        _cleanup_free_ char *text = NULL;
-        int r = read_file_at(root->fd, path, 64 << 10, &text, NULL);
-        if (r < 0)
-                return r;
-        const char *line = strstr(text, "\nNSpid:");
-        if (!line)
-                return -ENOENT;
-        line += 7;
-        long last = -1;
-        for (char *end; *line && *line != '\n'; line = end) {
-                long v = strtol(line, &end, 10);
-                if (end == line)
-                        break;
-                last = v;
-        }
-        if (last <= 0)
-                return -ENOENT;
-        *ret = (pid_t) last;
-        return 0;
-}
-
 static int openat2_(int dir, const char *path, int flags, uint64_t resolve) {
         struct open_how how = { .flags = (uint64_t) flags | O_CLOEXEC, .resolve = resolve };
         return (int) syscall(SYS_openat2, dir, path, &how, sizeof how);
@@ -95,7 +70,7 @@ static int openat2_(int dir, const char *path, int flags, uint64_t resolve) {
 static int find_file(const struct proc_root *root, pid_t pid, int *ret_fd) {
         pid_t nspid;
         uid_t uid;
-        int r = ns_pid(root, pid, &nspid);
+        int r = proc_read_nspid(root, pid, &nspid);
         if (r < 0 || (r = proc_read_uid(root, pid, &uid)) < 0)
                 return r;
         char path[48];

@@ -56,10 +56,10 @@ def test_the_shipped_jvm_rules_are_valid():
     assert (out.returncode, out.stdout) == (0, "4 rules OK\n"), out.stderr
 
 
-def test_a_thread_storm_fires_jvm_threads(tmp_path, rules, autodump, jvm):
+def test_a_thread_storm_fires_jvm_threads_and_the_dump_names_the_spawner(tmp_path, rules, autodump, jvm):
     r = rules("rules:\n  - name: jvm-storm\n    target: {comm: java, cmdline: 'Misbehave threads'}\n"
               "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 40}\n    max: 1\n"
-              "    actions: [stacks]\n")
+              "    actions: [jvm.threaddump, {jvm.jcmd: GC.class_histogram}]\n")
     p = jvm("threads", 50, 2)
     out = tmp_path / "out"
     a = autodump("watch", "-r", r, "-o", out)
@@ -70,18 +70,55 @@ def test_a_thread_storm_fires_jvm_threads(tmp_path, rules, autodump, jvm):
     assert 50 < doc["value"] < 70
     # Before the storm it read the JVM's few threads, from the same file.
     assert min(v for _, v in doc["history"]) < 20
+    assert [(x["action"], x["status"]) for x in doc["actions"]] == [("jvm.threaddump", "ok"), ("jvm.jcmd", "ok")]
+    threads = (d / "threads.txt").read_text()
+    assert "Full thread dump OpenJDK" in threads
+    assert '"spawned-49"' in threads and "at Misbehave.lambda$spawnThreads$" in threads
+    # The class histogram counts the storm's threads among its objects.
+    histogram = (d / "jcmd-1.txt").read_text()
+    (thread_objects,) = [int(line.split()[1]) for line in histogram.splitlines() if " java.lang.Thread " in line]
+    assert thread_objects >= 50
+    assert p.poll() is None
 
 
 def test_heap_growth_fires_jvm_heap_used(tmp_path, rules, autodump, jvm):
     r = rules("rules:\n  - name: jvm-heap\n    target: {comm: java, cmdline: 'Misbehave heap'}\n"
               "    metric: jvm.heap_used\n    interval: 200ms\n    when: {above: 150MiB}\n    max: 1\n"
-              "    actions: [stacks]\n")
+              "    actions: [jvm.heapdump]\n")
     jvm("heap", 200, 1, java_opts=["-Xmx512m"])
     out = tmp_path / "out"
     a = autodump("watch", "-r", r, "-o", out)
     (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
     doc = json.loads((d / "trigger.json").read_text())
     assert doc["value"] > 150 * 2**20 and doc["condition"] == "above"
+    assert doc["actions"][0]["status"] == "ok", doc["actions"]
+    with open(d / "heap.hprof", "rb") as f:
+        assert f.read(19) == b"JAVA PROFILE 1.0.2\0"
+    # The 1 MiB arrays kept when it fired (G1 counts each in two 1 MiB
+    # regions, so 150 MiB of heap is some 75 of them) are in it.
+    assert (d / "heap.hprof").stat().st_size > 60 * 2**20
+    # The JVM wrote it in its /tmp; nothing is left there.
+    assert not list(Path("/tmp").glob(".autodump-heap-*"))
+
+
+def test_attach_refused_or_not_a_jvm_gives_a_reason_and_harms_nothing(tmp_path, rules, autodump, jvm, target):
+    r = rules("rules:\n  - name: dump\n    target: {cmdline: 'Misbehave idle|misbehave idle'}\n"
+              "    metric: threads\n    interval: 200ms\n    when: {above: 0}\n    max: 1\n"
+              "    actions: [jvm.threaddump]\n")
+    refusing = jvm("idle", java_opts=["-XX:+DisableAttachMechanism"])
+    assert jvm_ready(refusing) == "idle done"
+    native = target("idle")
+    out = tmp_path / "out"
+    a = autodump("watch", "-r", r, "-o", out)
+    def errors():
+        docs = [json.loads((d / "trigger.json").read_text()) for d in artifacts(out)]
+        found = {doc["target"]["pid"]: doc["actions"][0]["error"] for doc in docs if doc.get("complete")}
+        return {refusing.pid, native.pid} <= set(found) and found
+    errors = wait_for(errors, 30, what=a.text())
+    assert errors[refusing.pid] == "the JVM refuses attach (-XX:+DisableAttachMechanism)"
+    assert errors[native.pid] == "not a HotSpot JVM (no libjvm.so mapped)"
+    # Neither was sent the SIGQUIT that would have killed the native one.
+    assert refusing.poll() is None and native.poll() is None
 
 
 def test_sample_shows_jvm_metrics_only_for_jvms(jvm):
@@ -105,7 +142,7 @@ def test_a_jvm_in_its_own_pid_and_mount_namespace_is_found(jvm, classes):
     """As in a container: pid 1 in its namespace, a /tmp of its own (the
     classes are copied to a /dev/shm of its own before /tmp is covered)."""
     p = jvm("threads", 30, 0, wrap=[
-        "unshare", "-pf", "--mount-proc", "-m", "sh", "-c",
+        "unshare", "-pf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
         'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
         'exec java -cp /dev/shm Misbehave threads 30 0', str(classes)])
     assert jvm_ready(p) == "threads done"
@@ -124,3 +161,20 @@ def test_a_jvm_in_its_own_pid_and_mount_namespace_is_found(jvm, classes):
     assert not Path(f"/tmp/hsperfdata_root/{pid}").exists()
     row = wait_for(lambda: sample(pid)[pid]["jvm.threads"] and sample(pid)[pid], 10)
     assert row["jvm.threads"] > 30
+
+
+def test_a_namespaced_jvm_answers_attach(tmp_path, rules, autodump, jvm, classes):
+    """Its attach socket is in its own /tmp, its pid there is 1: reached
+    through /proc/PID/root, with no setns."""
+    jvm("threads", 30, 0, wrap=[
+        "unshare", "-pf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
+        'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
+        'exec java -cp /dev/shm Misbehave threads 30 0', str(classes)])
+    r = rules("rules:\n  - name: ns-dump\n    target: {comm: java, cmdline: 'cp /dev/shm Misbehave threads 30'}\n"
+              "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 30}\n    max: 1\n"
+              "    actions: [jvm.threaddump]\n")
+    out = tmp_path / "out"
+    a = autodump("watch", "-r", r, "-o", out)
+    (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
+    assert json.loads((d / "trigger.json").read_text())["actions"][0]["status"] == "ok"
+    assert '"spawned-29"' in (d / "threads.txt").read_text()

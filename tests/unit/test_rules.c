@@ -140,7 +140,11 @@ static void all_errors_in_one_pass(void **state) {
              "  - name: h\n"
              "    metric: cpu\n"
              "    when: {above: 90}\n"
-             "    actions: [{profile: {duration: 10ms, frequency: 99999, seconds: 3}}]\n"); /* 41 */
+             "    actions: [{profile: {duration: 10ms, frequency: 99999, seconds: 3}}]\n" /* 41 */
+             "  - name: i\n"
+             "    metric: jvm.threads\n"
+             "    when: {above: 1000}\n"
+             "    actions: [jvm.jcmd, {jvm.jcmd: ''}, {jvm.heapdump: {live: no}}]\n"); /* 45 */
         assert_int_equal(l.r, -EINVAL);
         expect_diag(&l, 2, 3, "unknown key 'intervall' in defaults (did you mean 'interval'?)");
         expect_diag(&l, 10, 23, "unknown key 'spkie' in when (did you mean 'spike'?)");
@@ -163,6 +167,9 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 41, 36, "duration: 10ms is outside 100ms to 1h");
         expect_diag(&l, 41, 53, "frequency: 99999 Hz is above");
         expect_diag(&l, 41, 60, "unknown key 'seconds' in profile");
+        expect_diag(&l, 45, 15, "jvm.jcmd needs a command, such as 'jvm.jcmd: GC.class_histogram'");
+        expect_diag(&l, 45, 36, "jvm.jcmd: a command of 1 to 1024 characters");
+        expect_diag(&l, 45, 57, "unknown key 'live': jvm.heapdump takes no options");
         /* the one valid rule is kept; the others are not */
         assert_int_equal(l.set.n, 1);
         assert_string_equal(l.set.rules[0].name, "a");

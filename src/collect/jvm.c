@@ -1,0 +1,270 @@
+/* The JVM's own dumps — jvm.threaddump, jvm.heapdump, jvm.jcmd — through
+ * HotSpot's dynamic attach, as jcmd and jstack do it: a file
+ * .attach_pid<nspid> in the JVM's working directory (or /tmp) and a
+ * SIGQUIT ask it to open the socket /tmp/.java_pid<nspid>; a request is
+ * "1\0COMMAND\0ARG\0ARG\0ARG\0", the answer a result code on its first
+ * line, then the output.
+ *
+ * Everything goes through /proc/PID/root and /proc/PID/cwd, so a JVM in a
+ * container is reached from the host with no setns; HotSpot (JDK 11 and
+ * later) accepts root as a peer. SIGQUIT kills a process that is no JVM,
+ * or a JVM started with -Xrs: it is sent only to a process with libjvm.so
+ * mapped, without -Xrs or -XX:+DisableAttachMechanism on its command line,
+ * and through the pidfd, so a recycled PID never gets it. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "collect.h"
+
+#define LISTENER_WAIT (10 * USEC_PER_SEC)       /* jcmd waits about as long */
+#define ANSWER_WAIT (60 * USEC_PER_SEC)         /* between two reads of an answer */
+
+/* Whether a command line holds `option` as a word of its own. */
+static bool has_option(const char *cmdline, const char *option) {
+        size_t n = strlen(option);
+        for (const char *p = cmdline; (p = strstr(p, option)); p += n)
+                if ((p == cmdline || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+                        return true;
+        return false;
+}
+
+/* A HotSpot JVM that may be asked: libjvm.so mapped, attach allowed, and
+ * SIGQUIT not left to kill it. */
+static int check_jvm(const struct collect_ctx *ctx, struct action_result *res) {
+        char path[32];
+        snprintf(path, sizeof path, "%d/maps", (int) ctx->pid);
+        int fd = openat(ctx->proc->fd, path, O_RDONLY | O_CLOEXEC);
+        _cleanup_fclose_ FILE *maps = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!maps) {
+                if (fd >= 0)
+                        close(fd);
+                result_set(res, ACTION_FAILED, "cannot read its maps: %m");
+                return -errno;
+        }
+        char line[4096];
+        bool hotspot = false;
+        while (!hotspot && fgets(line, sizeof line, maps))
+                hotspot = strstr(line, "/libjvm.so") != NULL;
+        _cleanup_free_ char *cmdline = NULL;
+        if (!hotspot || proc_read_cmdline(ctx->proc, ctx->pid, &cmdline) < 0) {
+                result_set(res, ACTION_FAILED, "not a HotSpot JVM (no libjvm.so mapped)");
+                return -ENOTSUP;
+        }
+        if (has_option(cmdline, "-XX:+DisableAttachMechanism")) {
+                result_set(res, ACTION_FAILED, "the JVM refuses attach (-XX:+DisableAttachMechanism)");
+                return -EPERM;
+        }
+        if (has_option(cmdline, "-Xrs")) {
+                result_set(res, ACTION_FAILED, "the JVM runs with -Xrs: the SIGQUIT that starts its attach "
+                           "listener would kill it");
+                return -EPERM;
+        }
+        return 0;
+}
+
+static bool is_socket(const char *path) {
+        struct stat s;
+        return stat(path, &s) == 0 && S_ISSOCK(s.st_mode);
+}
+
+/* Makes the JVM open its attach socket, unless it is open already. */
+static int start_listener(const struct collect_ctx *ctx, pid_t nspid, const char *socket_path,
+                          struct action_result *res) {
+        if (is_socket(socket_path))
+                return 0;
+        char trigger[64];
+        snprintf(trigger, sizeof trigger, "%d/cwd/.attach_pid%d", (int) ctx->pid, (int) nspid);
+        int fd = openat(ctx->proc->fd, trigger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                /* A working directory it cannot write: HotSpot looks in /tmp too. */
+                snprintf(trigger, sizeof trigger, "%d/root/tmp/.attach_pid%d", (int) ctx->pid, (int) nspid);
+                fd = openat(ctx->proc->fd, trigger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        }
+        if (fd < 0) {
+                result_set(res, ACTION_FAILED, "cannot make the attach trigger file: %m");
+                return -errno;
+        }
+        close(fd);
+        int r = 0;
+        if (syscall(SYS_pidfd_send_signal, ctx->pidfd, SIGQUIT, NULL, 0) < 0) {
+                r = negative_errno();
+                result_set(res, ACTION_FAILED, "cannot send SIGQUIT: %s", strerror(-r));
+        }
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + LISTENER_WAIT;
+        while (r == 0 && !is_socket(socket_path)) {
+                struct pollfd p = { .fd = ctx->pidfd, .events = POLLIN };
+                if (poll(&p, 1, 20) > 0) {
+                        result_set(res, ACTION_FAILED, "the JVM exited");
+                        r = -ESRCH;
+                } else if (now_usec(CLOCK_MONOTONIC) > deadline) {
+                        result_set(res, ACTION_FAILED, "the JVM did not open its attach socket within 10s (attach "
+                                   "disabled, or the JVM is hung)");
+                        r = -ETIMEDOUT;
+                }
+        }
+        unlinkat(ctx->proc->fd, trigger, 0);
+        return r;
+}
+
+/* Copies the answer after its first line (the result code) to out_fd.
+ * Returns the result code, or a negative errno. */
+static int read_answer(int sock, int out_fd, char *first, size_t first_size) {
+        char buf[65536];
+        size_t have = 0;
+        bool past_code = false;
+        int code = -EBADMSG;
+        for (;;) {
+                struct pollfd p = { .fd = sock, .events = POLLIN };
+                if (poll(&p, 1, (int) (ANSWER_WAIT / USEC_PER_MSEC)) <= 0)
+                        return -ETIMEDOUT;
+                ssize_t n = read(sock, buf + have, sizeof buf - have);
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                have += (size_t) n;
+                size_t from = 0;
+                if (!past_code) {
+                        char *nl = memchr(buf, '\n', have);
+                        if (!nl && have < sizeof buf)
+                                continue;
+                        size_t len = nl ? (size_t) (nl - buf) : have;
+                        snprintf(first, first_size, "%.*s", (int) len, buf);
+                        code = atoi(first);
+                        past_code = true;
+                        from = nl ? len + 1 : len;
+                }
+                if (write(out_fd, buf + from, have - from) < 0)
+                        return -errno;
+                have = 0;
+        }
+        return past_code ? code : -EBADMSG;
+}
+
+/* Sends one request and writes its answer to out_fd; on a non-zero
+ * result code the reason is the answer's text (read back from out_fd). */
+static int ask(const struct collect_ctx *ctx, const char *cmd, const char *arg0, const char *arg1, int out_fd,
+               struct action_result *res) {
+        int r = collect_check_identity(ctx);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "process exited before the capture");
+                return r;
+        }
+        if ((r = check_jvm(ctx, res)) < 0)
+                return r;
+        pid_t nspid;
+        if ((r = proc_read_nspid(ctx->proc, ctx->pid, &nspid)) < 0) {
+                result_set(res, ACTION_FAILED, "cannot read its namespace pid: %s", strerror(-r));
+                return r;
+        }
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%d/root/tmp/.java_pid%d", ctx->proc->fd,
+                 (int) ctx->pid, (int) nspid);
+        if ((r = start_listener(ctx, nspid, sa.sun_path, res)) < 0)
+                return r;
+        _cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (sock < 0 || connect(sock, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                result_set(res, ACTION_FAILED, "cannot connect to the JVM's attach socket: %m");
+                return -errno;
+        }
+        char request[2048];
+        int len = snprintf(request, sizeof request, "1%c%s%c%s%c%s%c%c", 0, cmd, 0, arg0, 0, arg1, 0, 0);
+        if (len >= (int) sizeof request || write(sock, request, (size_t) len) != len) {
+                result_set(res, ACTION_FAILED, "cannot send the request: %m");
+                return -EIO;
+        }
+        char first[128] = "";
+        r = read_answer(sock, out_fd, first, sizeof first);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "%s", r == -ETIMEDOUT ? "the JVM did not answer within 60s"
+                                                                     : "the JVM's answer could not be read");
+                return r;
+        }
+        if (r != 0) {
+                char why[400] = "";
+                ssize_t n = pread(out_fd, why, sizeof why - 1, 0);
+                why[n > 0 ? n : 0] = 0;
+                why[strcspn(why, "\n")] = 0;
+                result_set(res, ACTION_FAILED, "the JVM answered %d: %s", r, *why ? why : first);
+                return -EIO;
+        }
+        return 0;
+}
+
+/* An action whose answer is the file: threads.txt, jcmd-N.txt. */
+static int answer_to_file(struct collect_ctx *ctx, const char *name, const char *cmd, const char *arg0,
+                          struct action_result *res) {
+        _cleanup_close_ int fd = -1;
+        int r = artifact_open_file(ctx->artifact, name, &fd);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "cannot create %s: %s", name, strerror(-r));
+                return r;
+        }
+        r = ask(ctx, cmd, arg0, "", fd, res);
+        result_add_file(res, ctx->artifact->dir_fd, name);
+        if (r == 0)
+                result_set(res, ACTION_OK, NULL);
+        return r;
+}
+
+int collect_jvm_threaddump(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+        return answer_to_file(ctx, "threads.txt", "threaddump", "", res);
+}
+
+int collect_jvm_jcmd(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+        char name[32];
+        snprintf(name, sizeof name, "jcmd-%u.txt", ++ctx->jcmd_count);
+        return answer_to_file(ctx, name, "jcmd", a->jcmd, res);
+}
+
+/* The JVM writes the dump where it sees /tmp; it is moved into the
+ * artifact from there, whole or not at all. */
+int collect_jvm_heapdump(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
+        char jvm_path[64], host_path[96];
+        snprintf(jvm_path, sizeof jvm_path, "/tmp/.autodump-heap-%d-%u.hprof", (int) getpid(),
+                 (unsigned) now_usec(CLOCK_MONOTONIC));
+        snprintf(host_path, sizeof host_path, "%d/root%s", (int) ctx->pid, jvm_path);
+        _cleanup_close_ int log = -1, out = -1;
+        int r = artifact_open_file(ctx->artifact, "heapdump.log", &log);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "cannot create heapdump.log: %s", strerror(-r));
+                return r;
+        }
+        /* "-live": what is reachable (a full GC first), what a leak hunt needs. */
+        r = ask(ctx, "dumpheap", jvm_path, "-live", log, res);
+        _cleanup_close_ int in = r == 0 ? openat(ctx->proc->fd, host_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        struct stat s;
+        if (r == 0 && (in < 0 || fstat(in, &s) < 0 || !S_ISREG(s.st_mode))) {
+                result_set(res, ACTION_FAILED, "the JVM wrote no heap dump at %s", jvm_path);
+                r = -ENOENT;
+        }
+        if (r == 0 && (r = artifact_open_partial(ctx->artifact, "heap.hprof", &out)) < 0)
+                result_set(res, ACTION_FAILED, "cannot create heap.hprof: %s", strerror(-r));
+        for (off_t left = r == 0 ? s.st_size : 0; left > 0;) {
+                ssize_t n = sendfile(out, in, NULL, (size_t) left);
+                if (n <= 0) {
+                        r = n < 0 ? -errno : -EIO;
+                        result_set(res, ACTION_FAILED, "cannot copy the heap dump: %s", strerror(-r));
+                        break;
+                }
+                left -= n;
+        }
+        unlinkat(ctx->proc->fd, host_path, 0);
+        if (r == 0 && (r = artifact_publish(ctx->artifact, "heap.hprof")) == 0) {
+                result_add_file(res, ctx->artifact->dir_fd, "heap.hprof");
+                result_set(res, ACTION_OK, NULL);
+        } else if (out >= 0)
+                artifact_discard(ctx->artifact, "heap.hprof");
+        result_add_file(res, ctx->artifact->dir_fd, "heapdump.log");
+        return r;
+}
