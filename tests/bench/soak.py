@@ -1,7 +1,7 @@
 """The soak test, outside CI's time budget: `autodump watch` under churn for
 a long time, its own resources sampled from outside.
 
-  soak.py [--minutes 30] [--rate 200] [--asan]
+  soak.py [--minutes 30] [--rate 200] [--asan] [--record]
 
 - `rate` short-lived processes a second (misbehave, 300 ms each) match a
   cpu rule sampled every 100 ms: discovery, targets and bindings come and
@@ -16,9 +16,12 @@ start against end. Growth under a steady load is a leak. With --asan the
 watchdog is the AddressSanitizer build (build-asan, as scripts/test.sh
 makes it; collectors too: they are forks of it) and whatever it reports,
 leaks at exit included, is printed. (Not valgrind: Debian 12's 3.19 does
-not know pidfd_open, so nothing could be watched.) Needs root."""
+not know pidfd_open, so nothing could be watched.) With --record
+everything is also recorded (max_size 16 MiB): the database's size, what
+it kept and how often it was pruned are printed at the end. Needs root."""
 import argparse
 import os
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -63,6 +66,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--asan", action="store_true")
+    ap.add_argument("--record", action="store_true", help="also record to SQLite, max_size 16MiB")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="autodump-soak-"))
@@ -72,7 +76,9 @@ def main():
     (work / "rules.yaml").write_text(RULES)
     (work / "autodump.conf").write_text(f"[watch]\nrules = {work}/rules.yaml\ninterval = 100ms\n"
                                         "[storage]\nmax_total = 8MiB\nmax_count = 30\nmin_free = 10%\n"
-                                        "[collect]\ntimeout = 60s\n")
+                                        "[collect]\ntimeout = 60s\n"
+                                        + (f"[record]\npath = {work}/soak.db\nmax_size = 16MiB\n" if args.record
+                                           else ""))
     binary = str(ROOT / "build-asan/src/autodump") if args.asan else AUTODUMP
     cmd = [binary, "watch", "-c", str(work / "autodump.conf"), "-o", str(out)]
     env = dict(os.environ, ASAN_OPTIONS=f"detect_leaks=1:log_path={work}/asan",
@@ -127,6 +133,13 @@ def main():
         print(f"ASan: {len(reports)} report(s), watchdog exit status {watchdog.returncode}")
         for f in reports:
             print(f.name, f.read_text(), sep="\n")
+    if args.record:
+        db = work / "soak.db"
+        con = sqlite3.connect(db)
+        targets, samples, firings = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                                     for t in ("targets", "samples", "firings"))
+        print(f"recording: {db.stat().st_size / 1048576:.1f} MiB, {targets} targets, {samples} samples kept, "
+              f"{firings} firings; pruned {(work / 'autodump.log').read_text().count('pruned the oldest')} times")
 
 
 if __name__ == "__main__":
