@@ -253,7 +253,7 @@ static _Noreturn void run_collector(struct collections *owner, struct collection
                         .stopped_at_firing = sub->stopped_at_firing, .wall = job->wall, .capture_wall = capture_wall,
                         .min_free_pct = owner->o.min_free_pct,
                         .on_complete = rule->on_complete.argv ? &rule->on_complete : owner->o.on_complete,
-                        .hook_user = owner->o.hook_user,
+                        .hook_user = owner->o.hook_user, .go_pprof = rule->go_pprof,
                 };
                 memcpy(f.comm, sub->pick.comm, sizeof f.comm);
                 /* The crash tracer lends it for the capture and takes it

@@ -20,6 +20,9 @@ static const action_fn action_fns[_ACTION_MAX] = {
         [ACTION_JVM_THREADDUMP] = collect_jvm_threaddump,
         [ACTION_JVM_HEAPDUMP] = collect_jvm_heapdump,
         [ACTION_JVM_JCMD] = collect_jvm_jcmd,
+        [ACTION_GO_GOROUTINES] = collect_go_goroutines,
+        [ACTION_GO_HEAP] = collect_go_heap,
+        [ACTION_GO_PROFILE] = collect_go_profile,
 };
 
 static int save(struct artifact *a, json_t *doc) {
@@ -64,7 +67,7 @@ int collector_run(const struct proc_root *proc, const struct firing *f, struct a
                 .stopped_at_firing = f->stopped_at_firing, .artifact = a, .build_dir = build_dir,
                 .final_dir = final_dir, .rule = f->rule, .metric = f->metric,
                 .value = f->decision ? f->decision->value : 0, .min_free_pct = f->min_free_pct, .held = f->held,
-                .hook_user = f->hook_user,
+                .hook_user = f->hook_user, .go_pprof = f->go_pprof,
         };
         memcpy(ctx.comm, f->comm, sizeof ctx.comm);
 

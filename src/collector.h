@@ -51,6 +51,7 @@ struct firing {
         const struct crash_info *crash;         /* an event: crash firing; NULL: none */
         const struct stopped_process *held;     /* a crash: the process as the tracer holds it */
         const struct hook_user *hook_user;      /* exec and on_complete run as it; NULL: as we run */
+        const char *go_pprof;                   /* the rule's go: {pprof:}; NULL: found */
 };
 
 /* Runs the whole collection in the calling process. Returns 0 when the

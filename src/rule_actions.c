@@ -117,10 +117,45 @@ static void parse_profile(struct schema_ctx *c, const struct ynode *n, struct ac
                 schema_err(c, v, "frequency: %s Hz is above the 10000 Hz this allows", v->scalar);
 }
 
+/* go.profile: {seconds: N}, as pprof's own parameter. */
+static void parse_go_profile(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "seconds", NULL };
+        if (!schema_want(c, n, YNODE_MAP, "go.profile"))
+                return;
+        schema_check_keys(c, n, "go.profile", keys, NULL);
+        const struct ynode *v = schema_get(n, "seconds");
+        unsigned seconds;
+        if (v && schema_unsigned(c, v, "seconds", 1, &seconds)) {
+                if (seconds > 3600)
+                        schema_err(c, v, "seconds: %s is more than the 3600 this allows", v->scalar);
+                a->duration = (usec_t) seconds * USEC_PER_SEC;
+        }
+}
+
+void rule_parse_go(struct schema_ctx *c, const struct ynode *n, struct rule *r) {
+        static const char *const keys[] = { "pprof", NULL };
+        if (!schema_want(c, n, YNODE_MAP, "go"))
+                return;
+        schema_check_keys(c, n, "go", keys, NULL);
+        const struct ynode *v = schema_get(n, "pprof");
+        if (!v || !schema_want(c, v, YNODE_SCALAR, "pprof")) {
+                if (!v)
+                        schema_err(c, n, "go needs 'pprof: HOST:PORT', where net/http/pprof listens");
+                return;
+        }
+        const char *colon = strrchr(v->scalar, ':');
+        unsigned port;
+        if (!colon || colon == v->scalar || parse_unsigned(colon + 1, &port) < 0 || port == 0 || port > 65535 ||
+            strcspn(v->scalar, "/?#@ ") != strlen(v->scalar))
+                schema_err(c, v, "pprof: '%s' is not HOST:PORT, such as 127.0.0.1:6060", v->scalar);
+        else
+                r->go_pprof = schema_strdup(c, v);
+}
+
 static const char *const action_names[] = {
-        "core", "stacks", "exec", "signal", "profile", "jvm.threaddump", "jvm.heapdump", "jvm.jcmd", NULL,
+        "core", "stacks", "exec", "signal", "profile", "jvm.threaddump", "jvm.heapdump", "jvm.jcmd",
+        "go.goroutines", "go.heap", "go.profile", NULL,
 };
-static const char *const planned_actions[] = { "go.goroutines", "go.heap", "go.profile", NULL };
 
 static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct action *a) {
         const struct ynode *key = n, *opts = NULL;
@@ -136,17 +171,13 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                 return false;
         const char *name = key->scalar;
         if (action_from_name(name, &a->kind) < 0) {
-                bool planned = false;
-                for (const char *const *p = planned_actions; *p && !planned; p++)
-                        planned = strcmp(*p, name) == 0;
-                const char *hint = planned ? NULL : suggest_near_miss(name, action_names);
-                if (planned)
-                        schema_err(c, key, "action '%s' is not supported yet by this version", name);
-                else if (hint)
+                const char *hint = suggest_near_miss(name, action_names);
+                if (hint)
                         schema_err(c, key, "unknown action '%s' (did you mean '%s'?)", name, hint);
                 else
                         schema_err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal, "
-                                   "jvm.threaddump, jvm.heapdump, jvm.jcmd)", name);
+                                   "jvm.threaddump, jvm.heapdump, jvm.jcmd, go.goroutines, go.heap, go.profile)",
+                                   name);
                 return false;
         }
         switch (a->kind) {
@@ -170,9 +201,15 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                 else
                         a->jcmd = schema_strdup(c, opts);
                 return true;
+        case ACTION_GO_PROFILE:
+                if (opts && !schema_is_null(opts))
+                        parse_go_profile(c, opts, a);
+                return true;
         case ACTION_STACKS:
         case ACTION_JVM_THREADDUMP:
         case ACTION_JVM_HEAPDUMP:
+        case ACTION_GO_GOROUTINES:
+        case ACTION_GO_HEAP:
                 if (opts && !schema_is_null(opts)) {
                         static const char *const none[] = { NULL };
                         if (schema_want(c, opts, YNODE_MAP, name))
@@ -218,9 +255,9 @@ void rule_parse_actions(struct schema_ctx *c, const struct ynode *n, struct rule
                 struct action *a = &r->actions[r->n_actions];
                 if (!parse_action(c, n->items[i], a))
                         continue;
-                /* core, stacks and profile each write one file of a fixed
-                 * name: twice in a rule, the second would replace the first. */
-                bool repeatable = a->kind == ACTION_EXEC || a->kind == ACTION_SIGNAL;
+                /* The others each write one file of a fixed name: twice in a
+                 * rule, the second would replace the first. */
+                bool repeatable = a->kind == ACTION_EXEC || a->kind == ACTION_SIGNAL || a->kind == ACTION_JVM_JCMD;
                 for (size_t j = 0; j < r->n_actions && !repeatable; j++)
                         if (r->actions[j].kind == a->kind) {
                                 schema_err(c, n->items[i], "action '%s' is given twice in this rule",

@@ -195,6 +195,7 @@ static void rule_free(struct rule *r) {
                 action_clear(&r->actions[i]);
         free(r->actions);
         action_clear(&r->on_complete);
+        free(r->go_pprof);
 }
 
 static size_t name_hash(const char *name) {
@@ -292,13 +293,12 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                        const struct timing *defaults) {
         static const char *const keys[] = {
                 "name", "target", "metric", "when", "event", "actions", "cooldown", "max", "interval",
-                "window", "pick", "pick_max", "on_complete", NULL,
+                "window", "pick", "pick_max", "on_complete", "go", NULL,
         };
-        static const char *const planned[] = { "go", NULL };
         if (!schema_want(c, n, YNODE_MAP, "a rule"))
                 return;
         size_t errors_before = c->errors;
-        schema_check_keys(c, n, "a rule", keys, planned);
+        schema_check_keys(c, n, "a rule", keys, NULL);
 
         struct rule r = { .line = n->line, .column = n->col, .target.any = true };
         const struct ynode *v = schema_get(n, "name");
@@ -363,6 +363,8 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
         }
         if ((v = schema_get(n, "on_complete")))
                 rule_parse_command(c, v, "on_complete", &r.on_complete);
+        if ((v = schema_get(n, "go")))
+                rule_parse_go(c, v, &r);
         parse_scope(c, n, mi, &r);
 
         if (c->errors != errors_before || !r.name) {

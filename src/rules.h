@@ -20,6 +20,9 @@ enum action_kind {
         ACTION_JVM_THREADDUMP,
         ACTION_JVM_HEAPDUMP,
         ACTION_JVM_JCMD,
+        ACTION_GO_GOROUTINES,
+        ACTION_GO_HEAP,
+        ACTION_GO_PROFILE,
         _ACTION_MAX,
 };
 
@@ -32,7 +35,7 @@ struct action {
         bool compress_zstd;     /* core: {compress: zstd} */
         bool filter_set;        /* core: {filter: 0x33}, else the process's coredump_filter */
         unsigned filter;
-        usec_t duration;        /* profile: 0 = 10s */
+        usec_t duration;        /* profile, go.profile: 0 = 10s */
         unsigned frequency;     /* profile: Hz, 0 = 99 */
         char *jcmd;             /* jvm.jcmd: the command and its arguments, as jcmd takes them */
 };
@@ -70,6 +73,7 @@ struct rule {
         struct action *actions;
         size_t n_actions;
         struct action on_complete;      /* run once the artifact is in place; argv NULL: none */
+        char *go_pprof;         /* go: {pprof: HOST:PORT}; NULL: found from the target's sockets */
         bool pick_all;          /* cgroup rules: process actions on every process, not the leader */
         unsigned pick_max;      /* with pick_all: at most this many */
 };

@@ -51,6 +51,7 @@ struct collect_ctx {
          * target themselves. */
         const struct stopped_process *held;
         const struct hook_user *hook_user;      /* exec and on_complete run as it; NULL: as we run */
+        const char *go_pprof;                   /* HOST:PORT of net/http/pprof; NULL: found */
 };
 
 void result_set(struct action_result *res, enum action_status status, const char *fmt, ...)
@@ -83,6 +84,10 @@ int collect_signal(struct collect_ctx *ctx, const struct action *a, struct actio
 int collect_jvm_threaddump(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_jvm_heapdump(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_jvm_jcmd(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+/* From a Go program's net/http/pprof (go.c): goroutines.txt, heap.pb.gz, cpu.pb.gz. */
+int collect_go_goroutines(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_go_heap(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+int collect_go_profile(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */
 int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);
 

@@ -116,13 +116,13 @@ static int start_listener(const struct collect_ctx *ctx, pid_t nspid, const char
         return r;
 }
 
-/* Copies the answer after its first line (the result code) to out_fd.
- * Returns the result code, or a negative errno. */
-static int read_answer(int sock, int out_fd, char *first, size_t first_size) {
+/* Copies the answer after its first line (the result code, which may be
+ * negative) to out_fd, and its start to `head` (the file is open for
+ * writing only; the start says why when the code is not 0). */
+static int read_answer(int sock, int out_fd, int *ret_code, char *head, size_t head_size) {
         char buf[65536];
         size_t have = 0;
         bool past_code = false;
-        int code = -EBADMSG;
         for (;;) {
                 struct pollfd p = { .fd = sock, .events = POLLIN };
                 if (poll(&p, 1, (int) (ANSWER_WAIT / USEC_PER_MSEC)) <= 0)
@@ -139,20 +139,20 @@ static int read_answer(int sock, int out_fd, char *first, size_t first_size) {
                         if (!nl && have < sizeof buf)
                                 continue;
                         size_t len = nl ? (size_t) (nl - buf) : have;
-                        snprintf(first, first_size, "%.*s", (int) len, buf);
-                        code = atoi(first);
+                        *ret_code = atoi(buf);
                         past_code = true;
                         from = nl ? len + 1 : len;
+                        snprintf(head, head_size, "%.*s", (int) (have - from), buf + from);
                 }
                 if (write(out_fd, buf + from, have - from) < 0)
                         return -errno;
                 have = 0;
         }
-        return past_code ? code : -EBADMSG;
+        return past_code ? 0 : -EBADMSG;
 }
 
 /* Sends one request and writes its answer to out_fd; on a non-zero
- * result code the reason is the answer's text (read back from out_fd). */
+ * result code the reason is the answer's first line. */
 static int ask(const struct collect_ctx *ctx, const char *cmd, const char *arg0, const char *arg1, int out_fd,
                struct action_result *res) {
         int r = collect_check_identity(ctx);
@@ -183,19 +183,17 @@ static int ask(const struct collect_ctx *ctx, const char *cmd, const char *arg0,
                 result_set(res, ACTION_FAILED, "cannot send the request: %m");
                 return -EIO;
         }
-        char first[128] = "";
-        r = read_answer(sock, out_fd, first, sizeof first);
+        char head[400] = "";
+        int code = 0;
+        r = read_answer(sock, out_fd, &code, head, sizeof head);
         if (r < 0) {
                 result_set(res, ACTION_FAILED, "%s", r == -ETIMEDOUT ? "the JVM did not answer within 60s"
                                                                      : "the JVM's answer could not be read");
                 return r;
         }
-        if (r != 0) {
-                char why[400] = "";
-                ssize_t n = pread(out_fd, why, sizeof why - 1, 0);
-                why[n > 0 ? n : 0] = 0;
-                why[strcspn(why, "\n")] = 0;
-                result_set(res, ACTION_FAILED, "the JVM answered %d: %s", r, *why ? why : first);
+        if (code != 0) {
+                head[strcspn(head, "\n")] = 0;
+                result_set(res, ACTION_FAILED, "the JVM answered %d: %s", code, *head ? head : "no reason given");
                 return -EIO;
         }
         return 0;

@@ -59,7 +59,7 @@ def test_the_shipped_jvm_rules_are_valid():
 def test_a_thread_storm_fires_jvm_threads_and_the_dump_names_the_spawner(tmp_path, rules, autodump, jvm):
     r = rules("rules:\n  - name: jvm-storm\n    target: {comm: java, cmdline: 'Misbehave threads'}\n"
               "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 40}\n    max: 1\n"
-              "    actions: [jvm.threaddump, {jvm.jcmd: GC.class_histogram}]\n")
+              "    actions: [jvm.threaddump, {jvm.jcmd: GC.class_histogram}, {jvm.jcmd: No.such_command}]\n")
     p = jvm("threads", 50, 2)
     out = tmp_path / "out"
     a = autodump("watch", "-r", r, "-o", out)
@@ -70,7 +70,11 @@ def test_a_thread_storm_fires_jvm_threads_and_the_dump_names_the_spawner(tmp_pat
     assert 50 < doc["value"] < 70
     # Before the storm it read the JVM's few threads, from the same file.
     assert min(v for _, v in doc["history"]) < 20
-    assert [(x["action"], x["status"]) for x in doc["actions"]] == [("jvm.threaddump", "ok"), ("jvm.jcmd", "ok")]
+    assert [(x["action"], x["status"]) for x in doc["actions"]] == [
+        ("jvm.threaddump", "ok"), ("jvm.jcmd", "ok"), ("jvm.jcmd", "failed")]
+    # A command the JVM does not know: its own answer is the reason.
+    assert doc["actions"][2]["error"] == \
+        "the JVM answered -1: java.lang.IllegalArgumentException: Unknown diagnostic command"
     threads = (d / "threads.txt").read_text()
     assert "Full thread dump OpenJDK" in threads
     assert '"spawned-49"' in threads and "at Misbehave.lambda$spawnThreads$" in threads

@@ -121,10 +121,10 @@ static void all_errors_in_one_pass(void **state) {
              "    when: {above: 90, above: 80}\n"                      /* 19 */
              "    actions: [stacks]\n"
              "  - name: e\n"
-             "    go: {pprof: 127.0.0.1:6060}\n"                      /* 22 */
+             "    go: {pprof: localhost}\n"                           /* 22 */
              "    metric: go.goroutines\n"                             /* 23 */
              "    when: {above: 1GiB}\n"
-             "    actions: [go.heap]\n"                                /* 25 */
+             "    actions: [go.heap, {go.profile: {seconds: 7200}}]\n" /* 25 */
              "  - name: f\n"
              "    metric: rss\n"
              "    when: {above: lots}\n"                               /* 28 */
@@ -154,9 +154,9 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 16, 15, "is not a duration");
         expect_diag(&l, 17, 11, "duplicate rule name 'a' (first at bad.yaml:4)");
         expect_diag(&l, 19, 23, "duplicate key 'above' in when (first at line 19)");
-        expect_diag(&l, 22, 5, "'go' in a rule is not supported yet");
+        expect_diag(&l, 22, 17, "pprof: 'localhost' is not HOST:PORT, such as 127.0.0.1:6060");
         expect_diag(&l, 23, 13, "metric 'go.goroutines' has no source in this version yet");
-        expect_diag(&l, 25, 15, "action 'go.heap' is not supported yet");
+        expect_diag(&l, 25, 47, "seconds: 7200 is more than the 3600 this allows");
         expect_diag(&l, 28, 19, "'lots' is not a size");
         expect_diag(&l, 29, 30, "argv[0] 'notify' is neither an absolute path nor a program on PATH");
         expect_diag(&l, 30, 11, "name 'Bad Name' may use only");
