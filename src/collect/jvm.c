@@ -121,7 +121,7 @@ static int start_listener(const struct collect_ctx *ctx, pid_t nspid, const char
  * writing only; the start says why when the code is not 0). */
 static int read_answer(int sock, int out_fd, int *ret_code, char *head, size_t head_size) {
         char buf[65536];
-        size_t have = 0;
+        size_t have = 0, head_len = 0;
         bool past_code = false;
         for (;;) {
                 struct pollfd p = { .fd = sock, .events = POLLIN };
@@ -142,8 +142,11 @@ static int read_answer(int sock, int out_fd, int *ret_code, char *head, size_t h
                         *ret_code = atoi(buf);
                         past_code = true;
                         from = nl ? len + 1 : len;
-                        snprintf(head, head_size, "%.*s", (int) (have - from), buf + from);
                 }
+                /* The start may come in a later read than the code. */
+                size_t keep = have - from < head_size - 1 - head_len ? have - from : head_size - 1 - head_len;
+                memcpy(head + head_len, buf + from, keep);
+                head[head_len += keep] = 0;
                 if (write(out_fd, buf + from, have - from) < 0)
                         return -errno;
                 have = 0;
