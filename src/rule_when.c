@@ -161,3 +161,40 @@ void rule_parse_when(struct schema_ctx *c, const struct ynode *n, const struct m
         else if (!schema_get(n, "above") && !schema_get(n, "spike") && !schema_get(n, "growth"))
                 schema_err(c, n, "when needs 'above', 'spike' or 'growth' (min alone never fires)");
 }
+
+void rule_when_describe(enum metric m, const struct condition *c, char *buf, size_t size) {
+        char v[32];
+        size_t n = 0;
+        buf[0] = 0;
+#define ADD(...) n += (size_t) snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__)
+        if (c->has_above) {
+                if (c->above_is_pct)
+                        snprintf(v, sizeof v, "%g%%", c->above);
+                else
+                        metric_format(m, c->above, v, sizeof v);
+                ADD("above %s", v);
+        }
+        if (c->has_spike)
+                ADD("%sspike %g%%", n ? ", " : "", c->spike_pct);
+        if (c->has_growth) {
+                metric_format(m, 60 * c->growth, v, sizeof v);
+                ADD("%sgrowth %s/m", n ? ", " : "", v);
+        }
+        if (c->has_stall) {
+                format_duration(c->stall, v, sizeof v);
+                ADD("%sstall %s", n ? ", " : "", v);
+        }
+        if (c->has_min) {
+                if (c->min_is_pct)
+                        snprintf(v, sizeof v, "%g%%", c->min);
+                else
+                        metric_format(m, c->min, v, sizeof v);
+                ADD("%smin %s", n ? ", " : "", v);
+        }
+        if (c->for_duration) {
+                format_duration(c->for_duration, v, sizeof v);
+                ADD("%sfor %s", n ? ", " : "", v);
+        } else if (c->for_samples > 1)
+                ADD("%sfor %u", n ? ", " : "", c->for_samples);
+#undef ADD
+}

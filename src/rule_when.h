@@ -14,3 +14,6 @@
  * period. */
 void rule_parse_when(struct schema_ctx *c, const struct ynode *n, const struct metric_info *mi, usec_t interval,
                      struct condition *cond);
+/* "above 1.5GiB, spike 25%, min 200MiB, for 3": a condition as people
+ * write it, for the recording and the report's legend. */
+void rule_when_describe(enum metric m, const struct condition *c, char *buf, size_t size);

@@ -10,6 +10,7 @@
 #include "cgroup_discovery.h"
 #include "log.h"
 #include "recording.h"
+#include "rule_when.h"
 #include "units.h"
 #include "version.h"
 
@@ -183,51 +184,11 @@ void recorder_close(struct recorder *r) {
         free(r);
 }
 
-/* "above 1.5GiB, spike 25%, min 200MiB, for 3": the rule's `when`, as
- * people wrote it, for the report's legend. */
-static void condition_text(const struct rule *rule, char *buf, size_t size) {
-        const struct condition *c = &rule->cond;
-        char v[32];
-        size_t n = 0;
-        buf[0] = 0;
-#define ADD(...) n += (size_t) snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__)
-        if (c->has_above) {
-                if (c->above_is_pct)
-                        snprintf(v, sizeof v, "%g%%", c->above);
-                else
-                        metric_format(rule->metric, c->above, v, sizeof v);
-                ADD("above %s", v);
-        }
-        if (c->has_spike)
-                ADD("%sspike %g%%", n ? ", " : "", c->spike_pct);
-        if (c->has_growth) {
-                metric_format(rule->metric, 60 * c->growth, v, sizeof v);
-                ADD("%sgrowth %s/m", n ? ", " : "", v);
-        }
-        if (c->has_stall) {
-                format_duration(c->stall, v, sizeof v);
-                ADD("%sstall %s", n ? ", " : "", v);
-        }
-        if (c->has_min) {
-                if (c->min_is_pct)
-                        snprintf(v, sizeof v, "%g%%", c->min);
-                else
-                        metric_format(rule->metric, c->min, v, sizeof v);
-                ADD("%smin %s", n ? ", " : "", v);
-        }
-        if (c->for_duration) {
-                format_duration(c->for_duration, v, sizeof v);
-                ADD("%sfor %s", n ? ", " : "", v);
-        } else if (c->for_samples > 1)
-                ADD("%sfor %u", n ? ", " : "", c->for_samples);
-#undef ADD
-}
-
 static int add_rule(struct recorder *r, const struct rule *rule) {
         sqlite3_stmt *st = r->st[ST_RULE];
         const struct condition *c = &rule->cond;
         char cond[256];
-        condition_text(rule, cond, sizeof cond);
+        rule_when_describe(rule->metric, &rule->cond, cond, sizeof cond);
         sqlite3_bind_int64(st, 1, r->run);
         bind_text(st, 2, rule->name);
         bind_text(st, 3, metric_info(rule->metric)->name);

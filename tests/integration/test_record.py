@@ -83,6 +83,9 @@ def test_recording_holds_every_tick_firing_and_artifact(night):
         assert con.execute("SELECT action, status, bytes FROM actions WHERE artifact = "
                            "(SELECT id FROM artifacts WHERE firing = ?)", (fid,)).fetchall() == \
             [("stacks", "ok", size)]
+    # The rules as written, for the report's legend.
+    assert con.execute("SELECT name, condition FROM rules ORDER BY id").fetchall() == [
+        ("leak-spike", "spike 50%, min 20.0MiB"), ("many-threads", "above 100")]
     # The run and its command.
     mode, command = con.execute("SELECT mode, command FROM runs").fetchone()
     assert mode == "run" and command.startswith("timeout 7 ")
