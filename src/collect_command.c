@@ -23,13 +23,19 @@ static int parse_action_list(const char *list, struct action **ret, size_t *ret_
         char *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 struct action a = {};
-                /* exec and signal need options a comma list cannot give. */
-                if (action_from_name(tok, &a.kind) < 0 || a.kind == ACTION_EXEC || a.kind == ACTION_SIGNAL) {
-                        static const char *const names[] = { "core", "stacks", "profile", NULL };
+                /* exec, signal and jvm.jcmd need options a comma list cannot give. */
+                if (action_from_name(tok, &a.kind) < 0 || a.kind == ACTION_EXEC || a.kind == ACTION_SIGNAL ||
+                    a.kind == ACTION_JVM_JCMD) {
+                        static const char *const names[] = {
+                                "core", "stacks", "profile", "jvm.threaddump", "jvm.heapdump", "go.goroutines",
+                                "go.heap", "go.profile", NULL,
+                        };
                         const char *hint = suggest_near_miss(tok, names);
-                        char msg[160];
+                        char msg[200];
                         snprintf(msg, sizeof msg, "collect: unknown action '%%s' (%s%s%s)", hint ? "did you mean '" : "",
-                                 hint ? hint : "core, stacks, profile", hint ? "'?" : "");
+                                 hint ? hint : "core, stacks, profile, jvm.threaddump, jvm.heapdump, go.goroutines, "
+                                               "go.heap, go.profile",
+                                 hint ? "'?" : "");
                         free(acts);
                         usage_error(msg, tok);
                         return -EINVAL;

@@ -250,7 +250,8 @@ static const struct { const char *name, *what; } subcommands[] = {
         { "check", "Checks rule and config files: every problem as FILE:LINE:COL; exit 0 valid,\n"
                    "1 invalid." },
         { "sample", "Prints what the rules would see of processes and cgroups, every DURATION." },
-        { "collect", "Captures now: ACTION is core, stacks or profile; prints the artifact's path." },
+        { "collect", "Captures now: ACTION is core, stacks, profile, jvm.threaddump, jvm.heapdump,\n"
+                     "go.goroutines, go.heap or go.profile; prints the artifact's path." },
         { "list", "Lists the artifacts in the output directory, oldest first, and how many, how large,\n"
                   "and since when; --since 12h (or a UTC time, 2026-11-22T02:00Z), --rule and --target\n"
                   "(a comm or a PID) narrow the list." },

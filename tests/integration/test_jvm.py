@@ -85,6 +85,18 @@ def test_a_thread_storm_fires_jvm_threads_and_the_dump_names_the_spawner(tmp_pat
     assert p.poll() is None
 
 
+def test_collect_takes_a_thread_dump_now(tmp_path, jvm):
+    p = jvm("threads", 20, 0)
+    assert jvm_ready(p) == "threads done"
+    out = subprocess.run([AUTODUMP, "collect", "jvm.threaddump", "-o", tmp_path / "out", str(p.pid)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert '"spawned-19"' in (Path(out.stdout.strip()) / "threads.txt").read_text()
+    # jvm.jcmd needs its command, which a comma list cannot give.
+    out = subprocess.run([AUTODUMP, "collect", "jvm.jcmd", str(p.pid)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "collect: unknown action 'jvm.jcmd'" in out.stderr
+
+
 def test_heap_growth_fires_jvm_heap_used(tmp_path, rules, autodump, jvm):
     r = rules("rules:\n  - name: jvm-heap\n    target: {comm: java, cmdline: 'Misbehave heap'}\n"
               "    metric: jvm.heap_used\n    interval: 200ms\n    when: {above: 150MiB}\n    max: 1\n"
