@@ -130,7 +130,12 @@ static int insert_run(struct recorder *r) {
                 for (char *const *a = r->o.command; *a; a++)
                         strcat(strcat(command, a == r->o.command ? "" : " "), *a);
         }
+        /* Absolute, for the report's link; run makes the directory only at
+         * its first capture, so it may not exist yet to be resolved. */
         _cleanup_free_ char *output = r->o.output ? realpath(r->o.output, NULL) : NULL;
+        _cleanup_free_ char *cwd = !output && r->o.output && r->o.output[0] != '/' ? getcwd(NULL, 0) : NULL;
+        if (cwd && asprintf(&output, "%s/%s", cwd, r->o.output) < 0)
+                output = NULL;
         sqlite3_stmt *st;
         if (recording_prepare(r->db, "INSERT INTO runs(started, host, mode, command, output, version) "
                                      "VALUES(?, ?, ?, ?, ?, ?)", &st) < 0)

@@ -104,6 +104,13 @@ static void write_runs(FILE *out, const struct recording *rec) {
                         html_escape(out, r->command);
                         fputs("</span>", out);
                 }
+                if (r->output) {
+                        fputs("; artifacts in <a ", out);
+                        html_file_href(out, r->output);
+                        fputs(">", out);
+                        html_escape(out, r->output);
+                        fputs("</a>", out);
+                }
                 fputs("</td></tr>\n", out);
         }
         fputs("</table>\n", out);

@@ -168,6 +168,8 @@ def test_report_shows_the_night_and_links_the_artifacts(night, tmp_path):
     assert '<path class="spike"' in page and '<path class="above"' in page
     for d in artifacts(night / "out"):
         assert f'href="file://{d.resolve()}"' in page
+    # The run says where its artifacts went.
+    assert f'artifacts in <a href="file://{(night / "out").resolve()}">' in page
     probe, shot, consoles = chromium(html, tmp_path)
     assert probe["errors"] == [] and consoles == [], (probe, consoles)
     assert probe["charts"] == 2 and probe["w"] > 500 and probe["h"] > 100, probe
