@@ -54,13 +54,21 @@ static const struct metric_info metrics[_METRIC_MAX] = {
                                  false, NULL },
         [METRIC_JVM_CLASSES] = { "jvm.classes", PROCESS(METRIC_KIND_COUNT, METRIC_SOURCE_JVM, METRIC_GAUGE, 1), false,
                                  NULL },
+        [METRIC_GO_GOROUTINES] = { "go.goroutines", PROCESS(METRIC_KIND_COUNT, METRIC_SOURCE_GO, METRIC_GAUGE, 1),
+                                   false, NULL },
+        [METRIC_GO_HEAP_INUSE] = { "go.heap_inuse", PROCESS(METRIC_KIND_BYTES, METRIC_SOURCE_GO, METRIC_GAUGE, 1),
+                                   false, NULL },
 };
 
 /* For near-miss suggestions; filled from the table on first use. */
 static const char *names[_METRIC_MAX + 1];
 
 static const char *const planned[] = {
-        "go.goroutines", "go.heap_inuse",
+        "dotnet.gc_heap_size", "dotnet.gc_time", "dotnet.alloc_rate", "dotnet.threadpool_queue",
+        "dotnet.threadpool_threads", "dotnet.exceptions", "dotnet.working_set", "dotnet.http.current_requests",
+        "dotnet.http.requests_failed", "dotnet.http.queue_duration", "dotnet.dns.lookups_duration",
+        "dotnet.http.request_ms_p99", "dotnet.dns.resolution_ms_p99", "dotnet.tls.handshake_ms_p99",
+        "dotnet.aspnet.request_ms_p99", "dotnet.aspnet.responses_5xx",
 };
 
 const struct metric_info *metric_info(enum metric m) {

@@ -30,6 +30,8 @@ enum metric {
         METRIC_JVM_HEAP_USED,
         METRIC_JVM_GC_TIME,
         METRIC_JVM_CLASSES,
+        METRIC_GO_GOROUTINES,
+        METRIC_GO_HEAP_INUSE,
         _METRIC_MAX,
 };
 
@@ -45,6 +47,7 @@ enum metric_source {
         METRIC_SOURCE_CGROUP,   /* cgroupfs, v1 or v2 */
         METRIC_SOURCE_PSI,      /* pressure files: sampled avg10, or kernel triggers */
         METRIC_SOURCE_JVM,      /* the JVM's hsperfdata file */
+        METRIC_SOURCE_GO,       /* a Go program's net/http/pprof */
         _METRIC_SOURCE_MAX,
 };
 

@@ -7,6 +7,7 @@
 #include "cgroupfs.h"
 #include "commands.h"
 #include "json_text.h"
+#include "loop.h"
 #include "discovery.h"
 #include "record/recorder.h"
 #include "source.h"
@@ -15,29 +16,35 @@
 struct sampled {
         struct target *tg;
         struct metric_prev prev[_METRIC_MAX];
+        double v[_METRIC_MAX];          /* the last reading */
+        bool have[_METRIC_MAX];
 };
 
-/* Reads every metric of `s`'s kind; false once it is gone. */
-static bool read_values(struct sources *sources, struct sampled *s, double v[_METRIC_MAX], bool have[_METRIC_MAX]) {
+/* Reads every metric of `s`'s kind into s->v; false once it is gone. */
+static bool read_values(struct sources *sources, struct sampled *s) {
         struct reading reading;
         if (sources_read(sources, s->tg, sources_metrics_of(sources, s->tg), &reading) < 0)
                 return false;
         usec_t mono = now_usec(CLOCK_MONOTONIC);
         for (int m = 0; m < _METRIC_MAX; m++)
-                have[m] = (reading.have & METRIC_BIT(m)) &&
-                          metric_derive((enum metric) m, &s->prev[m], reading.raw[m], reading.aux[m], mono, &v[m]) == 0;
+                s->have[m] = (reading.have & METRIC_BIT(m)) &&
+                             metric_derive((enum metric) m, &s->prev[m], reading.raw[m], reading.aux[m], mono,
+                                           &s->v[m]) == 0;
         return true;
 }
 
-/* A runtime's metrics (a JVM's) are columns only when some target had
- * one of them at the first reading: for other processes they would show
- * "-" in every row. */
+/* A runtime's metrics (a JVM's, a Go program's) are columns only when
+ * some target had one of that runtime's metrics at the first reading: for
+ * other processes they would show "-" in every row. */
 static metric_set columns_of(struct sources *sources, const struct target *tg, metric_set found) {
-        metric_set runtime = 0;
+        metric_set of_runtime[_METRIC_SOURCE_MAX] = {}, hidden = 0;
         for (int m = 0; m < _METRIC_MAX; m++)
-                if (metric_info((enum metric) m)->source == METRIC_SOURCE_JVM)
-                        runtime |= METRIC_BIT(m);
-        return sources_metrics_of(sources, tg) & (found & runtime ? ~(metric_set) 0 : ~runtime);
+                of_runtime[metric_info((enum metric) m)->source] |= METRIC_BIT(m);
+        const enum metric_source runtimes[] = { METRIC_SOURCE_JVM, METRIC_SOURCE_GO };
+        for (size_t i = 0; i < ELEMENTSOF(runtimes); i++)
+                if (!(found & of_runtime[runtimes[i]]))
+                        hidden |= of_runtime[runtimes[i]];
+        return sources_metrics_of(sources, tg) & ~hidden;
 }
 
 static void print_header(struct sources *sources, const struct target *tg, metric_set found) {
@@ -61,19 +68,10 @@ static void record_values(struct recorder *rec, struct target *tg, usec_t interv
                         recorder_sample(rec, tg, (enum metric) m, interval, v[m], mono, wall);
 }
 
-static void print_sample(struct sources *sources, struct sampled *s, metric_set found, usec_t wall, bool json,
-                         struct recorder *rec, usec_t interval) {
-        double v[_METRIC_MAX];
-        bool have[_METRIC_MAX];
-        char what[128];
-        target_describe(s->tg, what, sizeof what);
-        if (!read_values(sources, s, v, have)) {
-                if (!json)
-                        printf("%s %s\n", what, s->tg->id.kind == TARGET_CGROUP ? "was removed" : "exited");
-                target_free(TAKE_PTR(s->tg));
-                return;
-        }
-        record_values(rec, s->tg, interval, v, have, wall);
+static void print_sample(struct sources *sources, const struct sampled *s, metric_set found, usec_t wall,
+                         bool json) {
+        const double *v = s->v;
+        const bool *have = s->have;
         const struct target *tg = s->tg;
         metric_set mine = columns_of(sources, tg, found);
         char when[40];
@@ -111,6 +109,21 @@ static void print_sample(struct sources *sources, struct sampled *s, metric_set 
                         printf(" %16.0f", v[m]);
         }
         printf("\n");
+}
+
+static void on_interval_over(struct loop_source *src, usec_t now, void *userdata) {
+        *(bool *) userdata = true;
+}
+
+/* Sleeps `interval`, serving the loop meanwhile. */
+static void wait_in_loop(struct loop *loop, usec_t interval) {
+        bool over = false;
+        struct loop_source *timer = NULL;
+        if (loop_add_timer(loop, now_usec(CLOCK_MONOTONIC) + interval, 0, on_interval_over, &over, &timer) < 0)
+                return;
+        while (!over && loop_run_once(loop) >= 0)
+                ;
+        loop_source_free(timer);
 }
 
 static int open_targets(const struct proc_root *root, const struct cgroup_mounts *mounts, const pid_t *pids,
@@ -155,36 +168,48 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
         struct cgroup_mounts mounts = {};
         if (n_cgroups && cgroup_mounts_discover(&mounts) < 0)
                 fprintf(stderr, "autodump: no cgroup hierarchy is mounted\n");
-        struct source_env env = { .proc = &root, .cgroups = &mounts };
+        struct loop *loop = NULL;
         struct sources *sources = NULL;
         size_t n = n_pids + n_cgroups;
         struct sampled *s = calloc(n, sizeof *s);
-        int ret = s && sources_open(&env, &sources) == 0 &&
-                  open_targets(&root, &mounts, pids, n_pids, cgroups, n_cgroups, s) == 0 ? 0 : 1;
+        int ret = s && loop_new(&loop) == 0 ? 0 : 1;
+        /* Runtime sources (a Go program's HTTP endpoint) answer through
+         * the loop while `sample` waits for the next reading. */
+        struct source_env env = { .proc = &root, .cgroups = &mounts, .loop = loop };
+        if (ret == 0 && (sources_open(&env, &sources) < 0 ||
+                         open_targets(&root, &mounts, pids, n_pids, cgroups, n_cgroups, s) < 0))
+                ret = 1;
+        /* Prime the rates: each is a difference between readings. */
+        for (size_t i = 0; ret == 0 && i < n; i++)
+                read_values(sources, &s[i]);
         metric_set found = 0;
-        for (size_t i = 0; ret == 0 && i < n; i++) {
-                /* Prime the rates: each is a difference between readings. */
-                double v[_METRIC_MAX];
-                bool have[_METRIC_MAX];
-                read_values(sources, &s[i], v, have);
-                for (int m = 0; m < _METRIC_MAX; m++)
-                        found |= have[m] ? METRIC_BIT(m) : 0;
-        }
         /* Processes and cgroups have different columns: with both, each
          * group of rows comes under its own header. */
         bool mixed = n_pids && n_cgroups;
         for (unsigned k = 0; ret == 0 && (count == 0 || k < count); k++) {
-                struct timespec ts = { (time_t) (interval / USEC_PER_SEC), (long) (interval % USEC_PER_SEC) * 1000 };
-                nanosleep(&ts, NULL);
+                wait_in_loop(loop, interval);
                 bool any = false;
                 usec_t wall = now_usec(CLOCK_REALTIME);
+                for (size_t i = 0; i < n; i++) {
+                        if (!s[i].tg || read_values(sources, &s[i]))
+                                continue;
+                        char what[128];
+                        if (!json)
+                                printf("%s %s\n", target_describe(s[i].tg, what, sizeof what),
+                                       s[i].tg->id.kind == TARGET_CGROUP ? "was removed" : "exited");
+                        target_free(TAKE_PTR(s[i].tg));
+                }
+                for (size_t i = 0; k == 0 && i < n; i++)
+                        for (int m = 0; s[i].tg && m < _METRIC_MAX; m++)
+                                found |= s[i].have[m] ? METRIC_BIT(m) : 0;
                 for (size_t i = 0; i < n; i++) {
                         if (!s[i].tg)
                                 continue;
                         if (!json && (i == 0 || i == n_pids) && (k == 0 || mixed))
                                 print_header(sources, s[i].tg, found);
-                        print_sample(sources, &s[i], found, wall, json, rec, interval);
-                        any |= s[i].tg != NULL;
+                        record_values(rec, s[i].tg, interval, s[i].v, s[i].have, wall);
+                        print_sample(sources, &s[i], found, wall, json);
+                        any = true;
                 }
                 fflush(stdout);
                 if (rec)
@@ -197,6 +222,7 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
         free(s);
         recorder_close(rec);
         sources_close(sources);
+        loop_free(loop);
         cgroup_mounts_free(&mounts);
         proc_root_close(&root);
         return ret;

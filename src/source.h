@@ -51,7 +51,7 @@ struct source_ops {
         int (*arm)(void *state, struct binding *b);
 };
 
-extern const struct source_ops proc_source, cgroup_source, psi_source, jvm_source;
+extern const struct source_ops proc_source, cgroup_source, psi_source, jvm_source, go_source;
 
 struct sources;
 

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../go_pprof.h"
 #include "../listening.h"
 #include "collect.h"
 
@@ -114,10 +115,7 @@ static int find_endpoint(const struct collect_ctx *ctx, char *ret, size_t ret_si
                         return 0;
                 }
         }
-        snprintf(err, size, n ? "no pprof endpoint: none of the %zu TCP sockets it listens on serves /debug/pprof/ "
-                                "(import net/http/pprof, or give the rule go: {pprof: HOST:PORT})"
-                              : "no pprof endpoint: it listens on no TCP socket (import net/http/pprof and serve "
-                                "HTTP, or give the rule go: {pprof: HOST:PORT})", n);
+        go_pprof_no_endpoint(n, err, size);
         return -ENOENT;
 }
 

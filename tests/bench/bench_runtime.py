@@ -1,0 +1,98 @@
+"""What a runtime sample costs: watchdog CPU per target-sample for a /proc
+metric (threads) beside a JVM's hsperfdata metrics and a Go program's
+pprof metrics, on the same targets in one run (the machine is noisy: the
+rows are side by side). For Go, also what answering costs the target.
+
+  bench_runtime.py [--targets 10] [--seconds 15] [--only jvm|go]
+
+The JVMs are tests/targets/java/Misbehave idle, sampled every 10 ms (a
+pread each); the Go programs tests/targets/gopprof (50 goroutines, 20 MiB
+kept), sampled every 100 ms (an HTTP request each, through the loop).
+Needs javac (default-jdk-headless), go (golang-go) and root."""
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+AUTODUMP = os.environ.get("AUTODUMP", str(ROOT / "build/src/autodump"))
+
+
+def cpu_seconds(pid):
+    """Time on CPU, to the nanosecond (schedstat), not in clock ticks;
+    a process's own, all its threads'."""
+    return sum(int(t.read_text().split()[0]) for t in Path(f"/proc/{pid}/task").glob("*/schedstat")) / 1e9
+
+
+def run(tmp, pids, metrics, interval, seconds):
+    """µs of watchdog CPU per target-sample, and of the targets' CPU."""
+    rules = tmp / f"rules-{'-'.join(metrics)}.yaml"
+    rules.write_text(f"defaults: {{interval: {interval}ms}}\nrules:\n" + "".join(
+        f"  - name: never-{m.replace('.', '-')}\n    metric: {m}\n    when: {{above: 1000000000000000}}\n"
+        "    actions: [stacks]\n" for m in metrics))
+    a = subprocess.Popen([AUTODUMP, "watch", "-q", "-r", rules, "-o", tmp / "out",
+                          *sum((["-p", str(p)] for p in pids), [])], stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    c0, w0, t0 = cpu_seconds(a.pid), sum(map(cpu_seconds, pids)), time.monotonic()
+    time.sleep(seconds)
+    c1, w1, t1 = cpu_seconds(a.pid), sum(map(cpu_seconds, pids)), time.monotonic()
+    a.terminate()
+    a.wait()
+    samples = len(pids) * (t1 - t0) * 1000 / interval
+    return (c1 - c0) / samples * 1e6, (w1 - w0) / samples * 1e6
+
+
+def rows(tmp, pids, interval, metric_sets, seconds, what):
+    print(f"# {len(pids)} {what} every {interval} ms, {seconds:.0f} s a row: CPU per target-sample")
+    print(f"{'metrics':>52}  {'watchdog':>9}  {'targets':>9}")
+    for metrics in metric_sets:
+        ours, theirs = run(tmp, pids, metrics, interval, seconds)
+        print(f"{' + '.join(metrics):>52}  {ours:6.2f} µs  {theirs:6.2f} µs")
+
+
+def start(argv, n):
+    ps = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    for p in ps:
+        p.stdout.readline()
+    return ps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--targets", type=int, default=10)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--only", choices=["jvm", "go"])
+    o = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if o.only != "go":
+            subprocess.run(["javac", "-d", tmp, ROOT / "tests/targets/java/Misbehave.java"], check=True)
+            jvms = start(["java", "-Xmx64m", "-cp", tmp, "Misbehave", "idle"], o.targets)
+            try:
+                rows(tmp, [j.pid for j in jvms], 10,
+                     (["threads"], ["jvm.threads"], ["threads", "jvm.threads"],
+                      ["jvm.threads", "jvm.heap_used", "jvm.gc_time", "jvm.classes"]), o.seconds, "JVMs")
+            finally:
+                for j in jvms:
+                    j.kill()
+                    j.wait()
+        if o.only != "jvm":
+            shutil.copy(ROOT / "tests/targets/gopprof/main.go", tmp / "main.go")
+            env = dict(os.environ, HOME=str(tmp), GOCACHE=str(tmp / "cache"), GO111MODULE="off")
+            subprocess.run(["go", "build", "-o", tmp / "gopprof", "main.go"], cwd=tmp, env=env, check=True)
+            gos = start([tmp / "gopprof", "-leak", "50", "-mib", "20"], o.targets)
+            try:
+                rows(tmp, [g.pid for g in gos], 100,
+                     (["threads"], ["go.goroutines"], ["go.heap_inuse"], ["threads", "go.goroutines", "go.heap_inuse"]),
+                     o.seconds, "Go programs")
+            finally:
+                for g in gos:
+                    g.kill()
+                    g.wait()
+
+
+if __name__ == "__main__":
+    main()
