@@ -134,6 +134,10 @@ int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret) {
         return 0;
 }
 
+int proc_read_environ(const struct proc_root *root, pid_t pid, char **ret, size_t *ret_len) {
+        return read_at_pid(root, pid, "environ", 1 << 20, ret, ret_len);
+}
+
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret) {
         _cleanup_free_ char *text = NULL;
         int r = read_at_pid(root, pid, "status", 64 << 10, &text, NULL);

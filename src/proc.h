@@ -49,6 +49,8 @@ bool proc_stat_can_be_target(const struct proc_stat *st);
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
 /* The pid the process has in its own PID namespace (the last of NSpid):
  * what a JVM names its files after. */
+/* Its environment as it was at exec: NUL-separated "NAME=value"s. */
+int proc_read_environ(const struct proc_root *root, pid_t pid, char **ret, size_t *ret_len);
 int proc_read_nspid(const struct proc_root *root, pid_t pid, pid_t *ret);
 /* Real uid from PID/status. */
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret);

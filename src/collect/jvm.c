@@ -9,8 +9,9 @@
  * container is reached from the host with no setns; HotSpot (JDK 11 and
  * later) accepts root as a peer. SIGQUIT kills a process that is no JVM,
  * or a JVM started with -Xrs: it is sent only to a process with libjvm.so
- * mapped, without -Xrs or -XX:+DisableAttachMechanism on its command line,
- * and through the pidfd, so a recycled PID never gets it. */
+ * mapped and a SIGQUIT handler installed, without
+ * -XX:+DisableAttachMechanism, and through the pidfd, so a recycled PID
+ * never gets it. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,8 +39,27 @@ static bool has_option(const char *cmdline, const char *option) {
         return false;
 }
 
+/* Whether an option reaches the JVM: on its command line, or in one of
+ * the variables the JVM (JAVA_TOOL_OPTIONS, _JAVA_OPTIONS) or the java
+ * launcher (JDK_JAVA_OPTIONS) reads options from at start. */
+static bool given_option(const struct collect_ctx *ctx, const char *cmdline, const char *option) {
+        if (has_option(cmdline, option))
+                return true;
+        _cleanup_free_ char *env = NULL;
+        size_t len;
+        if (proc_read_environ(ctx->proc, ctx->pid, &env, &len) < 0)
+                return false;
+        static const char *const vars[] = { "JAVA_TOOL_OPTIONS=", "_JAVA_OPTIONS=", "JDK_JAVA_OPTIONS=" };
+        for (const char *p = env; p < env + len; p += strlen(p) + 1)
+                for (size_t i = 0; i < ELEMENTSOF(vars); i++)
+                        if (strncmp(p, vars[i], strlen(vars[i])) == 0 && has_option(p + strlen(vars[i]), option))
+                                return true;
+        return false;
+}
+
 /* A HotSpot JVM that may be asked: libjvm.so mapped, attach allowed, and
- * SIGQUIT not left to kill it. */
+ * its own SIGQUIT handler installed — without it (-Xrs,
+ * -XX:+ReduceSignalUsage, given however), SIGQUIT would kill it. */
 static int check_jvm(const struct collect_ctx *ctx, struct action_result *res) {
         char path[32];
         snprintf(path, sizeof path, "%d/maps", (int) ctx->pid);
@@ -60,13 +80,19 @@ static int check_jvm(const struct collect_ctx *ctx, struct action_result *res) {
                 result_set(res, ACTION_FAILED, "not a HotSpot JVM (no libjvm.so mapped)");
                 return -ENOTSUP;
         }
-        if (has_option(cmdline, "-XX:+DisableAttachMechanism")) {
+        if (given_option(ctx, cmdline, "-XX:+DisableAttachMechanism")) {
                 result_set(res, ACTION_FAILED, "the JVM refuses attach (-XX:+DisableAttachMechanism)");
                 return -EPERM;
         }
-        if (has_option(cmdline, "-Xrs")) {
-                result_set(res, ACTION_FAILED, "the JVM runs with -Xrs: the SIGQUIT that starts its attach "
-                           "listener would kill it");
+        struct proc_signals sig;
+        int r = proc_read_signals(ctx->proc, ctx->pid, &sig);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "cannot read its signal handlers: %s", strerror(-r));
+                return r;
+        }
+        if (!(sig.caught & (UINT64_C(1) << (SIGQUIT - 1)))) {
+                result_set(res, ACTION_FAILED, "the JVM does not handle SIGQUIT (-Xrs or -XX:+ReduceSignalUsage): "
+                           "the SIGQUIT that starts its attach listener would kill it");
                 return -EPERM;
         }
         return 0;

@@ -1,6 +1,7 @@
 """JVMs watched from outside: jvm.* metrics from the hsperfdata file of a
 real JVM (Debian's default-jdk-headless), with no attach and no agent."""
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,9 +27,9 @@ def classes(tmp_path_factory):
 def jvm(classes):
     started = []
 
-    def start(*args, java_opts=(), wrap=()):
+    def start(*args, java_opts=(), wrap=(), env=None):
         p = subprocess.Popen([*wrap, "java", *java_opts, "-cp", str(classes), "Misbehave", *map(str, args)],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
         started.append(p)
         return p
 
@@ -122,19 +123,27 @@ def test_attach_refused_or_not_a_jvm_gives_a_reason_and_harms_nothing(tmp_path, 
               "    metric: threads\n    interval: 200ms\n    when: {above: 0}\n    max: 1\n"
               "    actions: [jvm.threaddump]\n")
     refusing = jvm("idle", java_opts=["-XX:+DisableAttachMechanism"])
-    assert jvm_ready(refusing) == "idle done"
+    # The same options given the other ways a JVM takes them.
+    refusing_env = jvm("idle", env={"JDK_JAVA_OPTIONS": "-Xmx64m -XX:+DisableAttachMechanism"})
+    no_handler = jvm("idle", env={"JAVA_TOOL_OPTIONS": "-Xrs"})
+    for p in (refusing, refusing_env, no_handler):
+        assert jvm_ready(p) == "idle done"
     native = target("idle")
     out = tmp_path / "out"
     a = autodump("watch", "-r", r, "-o", out)
+    pids = {refusing.pid, refusing_env.pid, no_handler.pid, native.pid}
     def errors():
         docs = [json.loads((d / "trigger.json").read_text()) for d in artifacts(out)]
         found = {doc["target"]["pid"]: doc["actions"][0]["error"] for doc in docs if doc.get("complete")}
-        return {refusing.pid, native.pid} <= set(found) and found
+        return pids <= set(found) and found
     errors = wait_for(errors, 30, what=a.text())
     assert errors[refusing.pid] == "the JVM refuses attach (-XX:+DisableAttachMechanism)"
+    assert errors[refusing_env.pid] == "the JVM refuses attach (-XX:+DisableAttachMechanism)"
+    assert errors[no_handler.pid].startswith("the JVM does not handle SIGQUIT (-Xrs or -XX:+ReduceSignalUsage)")
     assert errors[native.pid] == "not a HotSpot JVM (no libjvm.so mapped)"
-    # Neither was sent the SIGQUIT that would have killed the native one.
-    assert refusing.poll() is None and native.poll() is None
+    # None was sent the SIGQUIT that would have killed the native one and
+    # the one without a handler.
+    assert all(p.poll() is None for p in (refusing, refusing_env, no_handler, native))
 
 
 def test_sample_shows_jvm_metrics_only_for_jvms(jvm):
