@@ -150,6 +150,23 @@ int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret) {
         return 0;
 }
 
+int proc_read_effective_ids(const struct proc_root *root, pid_t pid, uid_t *ret_uid, gid_t *ret_gid) {
+        _cleanup_free_ char *text = NULL;
+        int r = read_at_pid(root, pid, "status", 64 << 10, &text, NULL);
+        if (r < 0)
+                return r;
+        /* "Uid:\treal\teffective\tsaved\tfs" */
+        const char *u = strstr(text, "\nUid:"), *g = strstr(text, "\nGid:");
+        char *end;
+        if (!u || !g)
+                return -EINVAL;
+        strtoul(u + 5, &end, 10);
+        *ret_uid = (uid_t) strtoul(end, NULL, 10);
+        strtoul(g + 5, &end, 10);
+        *ret_gid = (gid_t) strtoul(end, NULL, 10);
+        return 0;
+}
+
 int proc_parse_signals(const char *status, struct proc_signals *ret) {
         const char *tgid = strstr(status, "\nTgid:"), *cgt = strstr(status, "\nSigCgt:"),
                    *ign = strstr(status, "\nSigIgn:");

@@ -54,6 +54,8 @@ int proc_read_environ(const struct proc_root *root, pid_t pid, char **ret, size_
 int proc_read_nspid(const struct proc_root *root, pid_t pid, pid_t *ret);
 /* Real uid from PID/status. */
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret);
+/* Its effective uid and gid, as our user namespace sees them. */
+int proc_read_effective_ids(const struct proc_root *root, pid_t pid, uid_t *ret_uid, gid_t *ret_gid);
 
 /* A thread's process and what its process does with signals, from
  * TID/status. Masks have bit N-1 for signal N. */

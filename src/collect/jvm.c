@@ -7,7 +7,8 @@
  *
  * Everything goes through /proc/PID/root and /proc/PID/cwd, so a JVM in a
  * container is reached from the host with no setns; HotSpot (JDK 11 and
- * later) accepts root as a peer. SIGQUIT kills a process that is no JVM,
+ * later) accepts root as a peer, and a JVM in a user namespace of its own
+ * its own user. SIGQUIT kills a process that is no JVM,
  * or a JVM started with -Xrs: it is sent only to a process with libjvm.so
  * mapped and a SIGQUIT handler installed, without
  * -XX:+DisableAttachMechanism, and through the pidfd, so a recycled PID
@@ -23,12 +24,21 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "collect.h"
 
 #define LISTENER_WAIT (10 * USEC_PER_SEC)       /* jcmd waits about as long */
 #define ANSWER_WAIT (60 * USEC_PER_SEC)         /* between two reads of an answer */
+
+/* Who the JVM is in its own namespaces. */
+struct jvm_ids {
+        pid_t nspid;
+        uid_t uid;              /* effective, as we see them */
+        gid_t gid;
+};
 
 /* Whether a command line holds `option` as a word of its own. */
 static bool has_option(const char *cmdline, const char *option) {
@@ -104,8 +114,9 @@ static bool is_socket(const char *path) {
 }
 
 /* Makes the JVM open its attach socket, unless it is open already. */
-static int start_listener(const struct collect_ctx *ctx, pid_t nspid, const char *socket_path,
+static int start_listener(const struct collect_ctx *ctx, const struct jvm_ids *ids, const char *socket_path,
                           struct action_result *res) {
+        pid_t nspid = ids->nspid;
         if (is_socket(socket_path))
                 return 0;
         char trigger[64];
@@ -116,8 +127,14 @@ static int start_listener(const struct collect_ctx *ctx, pid_t nspid, const char
                 snprintf(trigger, sizeof trigger, "%d/root/tmp/.attach_pid%d", (int) ctx->pid, (int) nspid);
                 fd = openat(ctx->proc->fd, trigger, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         }
-        if (fd < 0) {
+        /* HotSpot heeds a trigger file only of its own user or its root;
+         * ours is neither to a JVM in a user namespace of its own. */
+        if (fd < 0 || fchown(fd, ids->uid, ids->gid) < 0) {
                 result_set(res, ACTION_FAILED, "cannot make the attach trigger file: %m");
+                if (fd >= 0) {
+                        close(fd);
+                        unlinkat(ctx->proc->fd, trigger, 0);
+                }
                 return -errno;
         }
         close(fd);
@@ -140,6 +157,71 @@ static int start_listener(const struct collect_ctx *ctx, pid_t nspid, const char
         }
         unlinkat(ctx->proc->fd, trigger, 0);
         return r;
+}
+
+/* Connects as the JVM's own user, from a child that takes its ids: the
+ * JVM accepts a peer of its own user or its root, and to a JVM in a user
+ * namespace of its own our root is neither. The socket is handed back. */
+static int connect_as_jvm_user(const struct jvm_ids *ids, const struct sockaddr_un *sa, int *ret_sock) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        pid_t child = fork();
+        if (child == 0) {
+                close(pair[0]);
+                int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), e = 0;
+                if (setgroups(0, NULL) < 0 || setresgid(ids->gid, ids->gid, ids->gid) < 0 ||
+                    setresuid(ids->uid, ids->uid, ids->uid) < 0 || sock < 0 ||
+                    connect(sock, (const struct sockaddr *) sa, sizeof *sa) < 0)
+                        e = errno;
+                char cmsg[CMSG_SPACE(sizeof(int))] = {};
+                struct iovec iov = { .iov_base = &e, .iov_len = sizeof e };
+                struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+                if (!e) {
+                        m.msg_control = cmsg;
+                        m.msg_controllen = sizeof cmsg;
+                        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+                        *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+                                                .cmsg_type = SCM_RIGHTS };
+                        memcpy(CMSG_DATA(c), &sock, sizeof sock);
+                }
+                _exit(sendmsg(pair[1], &m, 0) < 0);
+        }
+        close(pair[1]);
+        int e = child < 0 ? errno : EIO;
+        char cmsg[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = &e, .iov_len = sizeof e };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cmsg, .msg_controllen = sizeof cmsg };
+        *ret_sock = -1;
+        if (child > 0) {
+                ssize_t n = recvmsg(pair[0], &m, MSG_CMSG_CLOEXEC);
+                struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+                if (c && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(ret_sock, CMSG_DATA(c), sizeof *ret_sock);
+                waitpid(child, NULL, 0);
+        }
+        close(pair[0]);
+        return *ret_sock >= 0 ? 0 : -(e ? e : EIO);
+}
+
+static int connect_attach_socket(const struct collect_ctx *ctx, const struct jvm_ids *ids,
+                                 const struct sockaddr_un *sa, int *ret_sock) {
+        char path[32];
+        snprintf(path, sizeof path, "%d/ns/user", (int) ctx->pid);
+        struct stat theirs, ours;
+        if (fstatat(ctx->proc->fd, path, &theirs, 0) < 0 || stat("/proc/self/ns/user", &ours) < 0)
+                return -errno;
+        if (theirs.st_ino != ours.st_ino)
+                return connect_as_jvm_user(ids, sa, ret_sock);
+        int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (sock < 0 || connect(sock, (const struct sockaddr *) sa, sizeof *sa) < 0) {
+                int e = -errno;
+                if (sock >= 0)
+                        close(sock);
+                return e;
+        }
+        *ret_sock = sock;
+        return 0;
 }
 
 /* Copies the answer after its first line (the result code, which may be
@@ -191,20 +273,21 @@ static int ask(const struct collect_ctx *ctx, const char *cmd, const char *arg0,
         }
         if ((r = check_jvm(ctx, res)) < 0)
                 return r;
-        pid_t nspid;
-        if ((r = proc_read_nspid(ctx->proc, ctx->pid, &nspid)) < 0) {
-                result_set(res, ACTION_FAILED, "cannot read its namespace pid: %s", strerror(-r));
+        struct jvm_ids ids;
+        if ((r = proc_read_nspid(ctx->proc, ctx->pid, &ids.nspid)) < 0 ||
+            (r = proc_read_effective_ids(ctx->proc, ctx->pid, &ids.uid, &ids.gid)) < 0) {
+                result_set(res, ACTION_FAILED, "cannot read its namespace pid and ids: %s", strerror(-r));
                 return r;
         }
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%d/root/tmp/.java_pid%d", ctx->proc->fd,
-                 (int) ctx->pid, (int) nspid);
-        if ((r = start_listener(ctx, nspid, sa.sun_path, res)) < 0)
+                 (int) ctx->pid, (int) ids.nspid);
+        if ((r = start_listener(ctx, &ids, sa.sun_path, res)) < 0)
                 return r;
-        _cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (sock < 0 || connect(sock, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                result_set(res, ACTION_FAILED, "cannot connect to the JVM's attach socket: %m");
-                return -errno;
+        _cleanup_close_ int sock = -1;
+        if ((r = connect_attach_socket(ctx, &ids, &sa, &sock)) < 0) {
+                result_set(res, ACTION_FAILED, "cannot connect to the JVM's attach socket: %s", strerror(-r));
+                return r;
         }
         char request[2048];
         int len = snprintf(request, sizeof request, "1%c%s%c%s%c%s%c%c", 0, cmd, 0, arg0, 0, arg1, 0, 0);

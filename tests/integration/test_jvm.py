@@ -3,6 +3,7 @@ real JVM (Debian's default-jdk-headless), with no attach and no agent."""
 import json
 import os
 import shutil
+import tempfile
 import subprocess
 from pathlib import Path
 
@@ -203,3 +204,34 @@ def test_a_namespaced_jvm_answers_attach(tmp_path, rules, autodump, jvm, classes
     (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
     assert json.loads((d / "trigger.json").read_text())["actions"][0]["status"] == "ok"
     assert '"spawned-29"' in (d / "threads.txt").read_text()
+
+
+def test_a_jvm_in_a_user_namespace_of_its_own_answers_attach(tmp_path, rules, autodump, jvm, classes):
+    """As in a rootless container: its root is uid 1000 here, so our root is
+    nobody to it; the trigger file is given its owner and the socket is
+    connected with its ids. Its metrics come from its own /tmp."""
+    public = Path(tempfile.mkdtemp(prefix="autodump-classes-"))
+    try:
+        shutil.copytree(classes, public, dirs_exist_ok=True)
+        for f in [public, *public.rglob("*")]:
+            f.chmod(0o755)
+        jvm("threads", 30, 0, wrap=[
+            "setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups",
+            "unshare", "-Urpf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
+            'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
+            'exec java -cp /dev/shm Misbehave threads 30 0', str(public)])
+        r = rules("rules:\n  - name: userns-dump\n    target: {comm: java, cmdline: 'cp /dev/shm Misbehave threads 30'}\n"
+                  "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 30}\n    max: 1\n"
+                  "    actions: [jvm.threaddump, jvm.heapdump]\n")
+        out = tmp_path / "out"
+        a = autodump("watch", "-r", r, "-o", out)
+        (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
+        doc = wait_for(lambda: (lambda doc: doc.get("complete") and doc)(json.loads((d / "trigger.json").read_text())),
+                       60)
+        assert [x["status"] for x in doc["actions"]] == ["ok", "ok"], doc["actions"]
+        assert Path(f"/proc/{doc['target']['pid']}/status").read_text().count("\t1000\t") >= 2
+        assert '"spawned-29"' in (d / "threads.txt").read_text()
+        with open(d / "heap.hprof", "rb") as f:
+            assert f.read(18) == b"JAVA PROFILE 1.0.2"
+    finally:
+        shutil.rmtree(public)
