@@ -47,6 +47,16 @@ def sample(pid, *more):
     return {row["pid"]: row for row in map(json.loads, out.stdout.splitlines())}
 
 
+def in_a_container(classes, *more):
+    """A wrapper that runs `java … Misbehave threads 30 0` as in a container:
+    pid 1 of its own pid namespace, its own /tmp (the classes copied to a
+    /dev/shm of its own before /tmp is covered); `more`: unshare's other
+    namespaces (-Ur: a user namespace whose root is whoever runs it)."""
+    return ["unshare", *more, "-pf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
+            'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
+            'exec java -cp /dev/shm Misbehave threads 30 0', str(classes)]
+
+
 def jvm_ready(p):
     """The JVM's own line that it did what it was told."""
     return p.stdout.readline().strip()
@@ -167,10 +177,7 @@ def test_sample_shows_jvm_metrics_only_for_jvms(jvm):
 def test_a_jvm_in_its_own_pid_and_mount_namespace_is_found(jvm, classes):
     """As in a container: pid 1 in its namespace, a /tmp of its own (the
     classes are copied to a /dev/shm of its own before /tmp is covered)."""
-    p = jvm("threads", 30, 0, wrap=[
-        "unshare", "-pf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
-        'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
-        'exec java -cp /dev/shm Misbehave threads 30 0', str(classes)])
+    p = jvm("threads", 30, 0, wrap=in_a_container(classes))
     assert jvm_ready(p) == "threads done"
 
     def namespaced_java():
@@ -192,10 +199,7 @@ def test_a_jvm_in_its_own_pid_and_mount_namespace_is_found(jvm, classes):
 def test_a_namespaced_jvm_answers_attach(tmp_path, rules, autodump, jvm, classes):
     """Its attach socket is in its own /tmp, its pid there is 1: reached
     through /proc/PID/root, with no setns."""
-    jvm("threads", 30, 0, wrap=[
-        "unshare", "-pf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
-        'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
-        'exec java -cp /dev/shm Misbehave threads 30 0', str(classes)])
+    jvm("threads", 30, 0, wrap=in_a_container(classes))
     r = rules("rules:\n  - name: ns-dump\n    target: {comm: java, cmdline: 'cp /dev/shm Misbehave threads 30'}\n"
               "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 30}\n    max: 1\n"
               "    actions: [jvm.threaddump]\n")
@@ -215,11 +219,8 @@ def test_a_jvm_in_a_user_namespace_of_its_own_answers_attach(tmp_path, rules, au
         shutil.copytree(classes, public, dirs_exist_ok=True)
         for f in [public, *public.rglob("*")]:
             f.chmod(0o755)
-        jvm("threads", 30, 0, wrap=[
-            "setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups",
-            "unshare", "-Urpf", "--kill-child", "--mount-proc", "-m", "sh", "-c",
-            'mount -t tmpfs tmpfs /dev/shm && cp -r "$0"/. /dev/shm && mount -t tmpfs tmpfs /tmp && '
-            'exec java -cp /dev/shm Misbehave threads 30 0', str(public)])
+        jvm("threads", 30, 0, wrap=["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups",
+                                    *in_a_container(public, "-Ur")])
         r = rules("rules:\n  - name: userns-dump\n    target: {comm: java, cmdline: 'cp /dev/shm Misbehave threads 30'}\n"
                   "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 30}\n    max: 1\n"
                   "    actions: [jvm.threaddump, jvm.heapdump]\n")
