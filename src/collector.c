@@ -23,6 +23,7 @@ static const action_fn action_fns[_ACTION_MAX] = {
         [ACTION_GO_GOROUTINES] = collect_go_goroutines,
         [ACTION_GO_HEAP] = collect_go_heap,
         [ACTION_GO_PROFILE] = collect_go_profile,
+        [ACTION_DOTNET_DUMP] = collect_dotnet_dump,
 };
 
 static int save(struct artifact *a, json_t *doc) {

@@ -134,8 +134,34 @@ int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret) {
         return 0;
 }
 
+int proc_maps_mention(const struct proc_root *root, pid_t pid, const char *needle, bool *ret) {
+        char path[32];
+        snprintf(path, sizeof path, "%d/maps", (int) pid);
+        int fd = openat(root->fd, path, O_RDONLY | O_CLOEXEC);
+        _cleanup_fclose_ FILE *maps = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!maps) {
+                int r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                return gone(r);
+        }
+        char line[4096];
+        *ret = false;
+        while (!*ret && fgets(line, sizeof line, maps))
+                *ret = strstr(line, needle) != NULL;
+        return 0;
+}
+
 int proc_read_environ(const struct proc_root *root, pid_t pid, char **ret, size_t *ret_len) {
         return read_at_pid(root, pid, "environ", 1 << 20, ret, ret_len);
+}
+
+const char *environ_value(const char *env, size_t len, const char *name) {
+        size_t n = strlen(name);
+        for (const char *p = env; p < env + len; p += strlen(p) + 1)
+                if (strncmp(p, name, n) == 0 && p[n] == '=')
+                        return p + n + 1;
+        return NULL;
 }
 
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret) {

@@ -132,6 +132,23 @@ static void parse_go_profile(struct schema_ctx *c, const struct ynode *n, struct
         }
 }
 
+/* dotnet.dump: {type: mini|heap|triage|full}, as dotnet-dump's --type. */
+static void parse_dotnet_dump(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "type", NULL };
+        static const char *const types[] = { [1] = "mini", [2] = "heap", [3] = "triage", [4] = "full" };
+        if (!schema_want(c, n, YNODE_MAP, "dotnet.dump"))
+                return;
+        schema_check_keys(c, n, "dotnet.dump", keys, NULL);
+        const struct ynode *v = schema_get(n, "type");
+        if (!v || !schema_want(c, v, YNODE_SCALAR, "type"))
+                return;
+        for (unsigned t = 1; t < ELEMENTSOF(types); t++)
+                if (strcmp(v->scalar, types[t]) == 0)
+                        a->dotnet_dump_type = t;
+        if (!a->dotnet_dump_type)
+                schema_err(c, v, "type: '%s' is none of mini, heap, triage, full", v->scalar);
+}
+
 void rule_parse_go(struct schema_ctx *c, const struct ynode *n, struct rule *r) {
         static const char *const keys[] = { "pprof", NULL };
         if (!schema_want(c, n, YNODE_MAP, "go"))
@@ -154,7 +171,7 @@ void rule_parse_go(struct schema_ctx *c, const struct ynode *n, struct rule *r) 
 
 static const char *const action_names[] = {
         "core", "stacks", "exec", "signal", "profile", "jvm.threaddump", "jvm.heapdump", "jvm.jcmd",
-        "go.goroutines", "go.heap", "go.profile", NULL,
+        "go.goroutines", "go.heap", "go.profile", "dotnet.dump", NULL,
 };
 
 static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct action *a) {
@@ -176,7 +193,8 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                         schema_err(c, key, "unknown action '%s' (did you mean '%s'?)", name, hint);
                 else
                         schema_err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal, "
-                                   "jvm.threaddump, jvm.heapdump, jvm.jcmd, go.goroutines, go.heap, go.profile)",
+                                   "jvm.threaddump, jvm.heapdump, jvm.jcmd, go.goroutines, go.heap, go.profile, "
+                                   "dotnet.dump)",
                                    name);
                 return false;
         }
@@ -204,6 +222,10 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
         case ACTION_GO_PROFILE:
                 if (opts && !schema_is_null(opts))
                         parse_go_profile(c, opts, a);
+                return true;
+        case ACTION_DOTNET_DUMP:
+                if (opts && !schema_is_null(opts))
+                        parse_dotnet_dump(c, opts, a);
                 return true;
         case ACTION_STACKS:
         case ACTION_JVM_THREADDUMP:

@@ -23,6 +23,7 @@ enum action_kind {
         ACTION_GO_GOROUTINES,
         ACTION_GO_HEAP,
         ACTION_GO_PROFILE,
+        ACTION_DOTNET_DUMP,
         _ACTION_MAX,
 };
 
@@ -38,6 +39,7 @@ struct action {
         usec_t duration;        /* profile, go.profile: 0 = 10s */
         unsigned frequency;     /* profile: Hz, 0 = 99 */
         char *jcmd;             /* jvm.jcmd: the command and its arguments, as jcmd takes them */
+        unsigned dotnet_dump_type;      /* dotnet.dump: enum dotnet_dump_type, 0 = heap */
 };
 
 struct target_match {

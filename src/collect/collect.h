@@ -59,6 +59,11 @@ void result_set(struct action_result *res, enum action_status status, const char
 /* Records a file the action wrote into the artifact, with its size. */
 void result_add_file(struct action_result *res, int dir_fd, const char *name);
 
+/* Moves the file the target's runtime wrote at `target_path` (as the
+ * target sees it) into the artifact as `name`, whole or not at all, and
+ * records it; removes it where it was either way. */
+int collect_take_file(struct collect_ctx *ctx, const char *target_path, const char *name,
+                      struct action_result *res);
 /* Records why stopping the target failed (ptrace_stop_process's error). */
 void result_stop_failed(struct action_result *res, const struct collect_ctx *ctx, int r);
 /* Whether the target is still the process that fired: its pidfd not
@@ -88,6 +93,8 @@ int collect_jvm_jcmd(struct collect_ctx *ctx, const struct action *a, struct act
 int collect_go_goroutines(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_go_heap(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 int collect_go_profile(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+/* A .NET runtime's own dump over its diagnostics IPC (dotnet.c): dotnet.dmp. */
+int collect_dotnet_dump(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */
 int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);
 

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -59,11 +58,12 @@ static bool given_option(const struct collect_ctx *ctx, const char *cmdline, con
         size_t len;
         if (proc_read_environ(ctx->proc, ctx->pid, &env, &len) < 0)
                 return false;
-        static const char *const vars[] = { "JAVA_TOOL_OPTIONS=", "_JAVA_OPTIONS=", "JDK_JAVA_OPTIONS=" };
-        for (const char *p = env; p < env + len; p += strlen(p) + 1)
-                for (size_t i = 0; i < ELEMENTSOF(vars); i++)
-                        if (strncmp(p, vars[i], strlen(vars[i])) == 0 && has_option(p + strlen(vars[i]), option))
-                                return true;
+        static const char *const vars[] = { "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS" };
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                const char *v = environ_value(env, len, vars[i]);
+                if (v && has_option(v, option))
+                        return true;
+        }
         return false;
 }
 
@@ -71,20 +71,12 @@ static bool given_option(const struct collect_ctx *ctx, const char *cmdline, con
  * its own SIGQUIT handler installed — without it (-Xrs,
  * -XX:+ReduceSignalUsage, given however), SIGQUIT would kill it. */
 static int check_jvm(const struct collect_ctx *ctx, struct action_result *res) {
-        char path[32];
-        snprintf(path, sizeof path, "%d/maps", (int) ctx->pid);
-        int fd = openat(ctx->proc->fd, path, O_RDONLY | O_CLOEXEC);
-        _cleanup_fclose_ FILE *maps = fd >= 0 ? fdopen(fd, "re") : NULL;
-        if (!maps) {
-                if (fd >= 0)
-                        close(fd);
-                result_set(res, ACTION_FAILED, "cannot read its maps: %m");
-                return -errno;
+        bool hotspot;
+        int r = proc_maps_mention(ctx->proc, ctx->pid, "/libjvm.so", &hotspot);
+        if (r < 0) {
+                result_set(res, ACTION_FAILED, "cannot read its maps: %s", strerror(-r));
+                return r;
         }
-        char line[4096];
-        bool hotspot = false;
-        while (!hotspot && fgets(line, sizeof line, maps))
-                hotspot = strstr(line, "/libjvm.so") != NULL;
         _cleanup_free_ char *cmdline = NULL;
         if (!hotspot || proc_read_cmdline(ctx->proc, ctx->pid, &cmdline) < 0) {
                 result_set(res, ACTION_FAILED, "not a HotSpot JVM (no libjvm.so mapped)");
@@ -95,7 +87,7 @@ static int check_jvm(const struct collect_ctx *ctx, struct action_result *res) {
                 return -EPERM;
         }
         struct proc_signals sig;
-        int r = proc_read_signals(ctx->proc, ctx->pid, &sig);
+        r = proc_read_signals(ctx->proc, ctx->pid, &sig);
         if (r < 0) {
                 result_set(res, ACTION_FAILED, "cannot read its signal handlers: %s", strerror(-r));
                 return r;
@@ -340,11 +332,10 @@ int collect_jvm_jcmd(struct collect_ctx *ctx, const struct action *a, struct act
 /* The JVM writes the dump where it sees /tmp; it is moved into the
  * artifact from there, whole or not at all. */
 int collect_jvm_heapdump(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
-        char jvm_path[64], host_path[96];
+        char jvm_path[64];
         snprintf(jvm_path, sizeof jvm_path, "/tmp/.autodump-heap-%d-%u.hprof", (int) getpid(),
                  (unsigned) now_usec(CLOCK_MONOTONIC));
-        snprintf(host_path, sizeof host_path, "%d/root%s", (int) ctx->pid, jvm_path);
-        _cleanup_close_ int log = -1, out = -1;
+        _cleanup_close_ int log = -1;
         int r = artifact_open_file(ctx->artifact, "heapdump.log", &log);
         if (r < 0) {
                 result_set(res, ACTION_FAILED, "cannot create heapdump.log: %s", strerror(-r));
@@ -352,29 +343,8 @@ int collect_jvm_heapdump(struct collect_ctx *ctx, const struct action *a, struct
         }
         /* "-live": what is reachable (a full GC first), what a leak hunt needs. */
         r = ask(ctx, "dumpheap", jvm_path, "-live", log, res);
-        _cleanup_close_ int in = r == 0 ? openat(ctx->proc->fd, host_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
-        struct stat s;
-        if (r == 0 && (in < 0 || fstat(in, &s) < 0 || !S_ISREG(s.st_mode))) {
-                result_set(res, ACTION_FAILED, "the JVM wrote no heap dump at %s", jvm_path);
-                r = -ENOENT;
-        }
-        if (r == 0 && (r = artifact_open_partial(ctx->artifact, "heap.hprof", &out)) < 0)
-                result_set(res, ACTION_FAILED, "cannot create heap.hprof: %s", strerror(-r));
-        for (off_t left = r == 0 ? s.st_size : 0; left > 0;) {
-                ssize_t n = sendfile(out, in, NULL, (size_t) left);
-                if (n <= 0) {
-                        r = n < 0 ? -errno : -EIO;
-                        result_set(res, ACTION_FAILED, "cannot copy the heap dump: %s", strerror(-r));
-                        break;
-                }
-                left -= n;
-        }
-        unlinkat(ctx->proc->fd, host_path, 0);
-        if (r == 0 && (r = artifact_publish(ctx->artifact, "heap.hprof")) == 0) {
-                result_add_file(res, ctx->artifact->dir_fd, "heap.hprof");
+        if (r == 0 && (r = collect_take_file(ctx, jvm_path, "heap.hprof", res)) == 0)
                 result_set(res, ACTION_OK, NULL);
-        } else if (out >= 0)
-                artifact_discard(ctx->artifact, "heap.hprof");
         result_add_file(res, ctx->artifact->dir_fd, "heapdump.log");
         return r;
 }

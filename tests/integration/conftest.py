@@ -139,6 +139,12 @@ def trigger(artifact):
     return json.loads((Path(artifact) / "trigger.json").read_text())
 
 
+def complete_trigger(artifact, timeout=60):
+    """trigger.json once every action has ended."""
+    return wait_for(lambda: (lambda doc: doc.get("complete") and doc)(trigger(artifact)), timeout,
+                    what=f"{artifact} complete")
+
+
 def action(doc, name):
     return next(a for a in doc["actions"] if a["action"] == name)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, artifacts, wait_for
+from conftest import AUTODUMP, artifacts, complete_trigger, wait_for
 
 SOURCE = Path(__file__).parents[1] / "targets/gopprof/main.go"
 
@@ -57,8 +57,7 @@ def fired(autodump, r, tmp_path):
     out = tmp_path / "out"
     a = autodump("watch", "-r", r, "-o", out)
     (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
-    doc = wait_for(lambda: (lambda doc: doc.get("complete") and doc)(json.loads((d / "trigger.json").read_text())),
-                   60)
+    doc = complete_trigger(d, 60)
     return d, {x["action"]: x for x in doc["actions"]}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, artifacts, wait_for
+from conftest import AUTODUMP, artifacts, complete_trigger, wait_for
 
 SOURCE = Path(__file__).parents[1] / "targets/java/Misbehave.java"
 
@@ -227,8 +227,7 @@ def test_a_jvm_in_a_user_namespace_of_its_own_answers_attach(tmp_path, rules, au
         out = tmp_path / "out"
         a = autodump("watch", "-r", r, "-o", out)
         (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
-        doc = wait_for(lambda: (lambda doc: doc.get("complete") and doc)(json.loads((d / "trigger.json").read_text())),
-                       60)
+        doc = complete_trigger(d, 60)
         assert [x["status"] for x in doc["actions"]] == ["ok", "ok"], doc["actions"]
         assert Path(f"/proc/{doc['target']['pid']}/status").read_text().count("\t1000\t") >= 2
         assert '"spawned-29"' in (d / "threads.txt").read_text()

@@ -1,0 +1,49 @@
+// Misbehave: a .NET program for autodump's tests. Prints "ready PID" once
+// its runtime is up, then after --after seconds misbehaves as told:
+//   alloc MIB MARKER   keeps MIB MiB of strings reachable, each holding MARKER
+//   idle               does nothing
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+static class Misbehave
+{
+    static readonly List<string> Kept = new List<string>();
+
+    static void Alloc(int mib, string marker)
+    {
+        // Strings of about 64 KiB, each a marker then padding: in the heap as UTF-16.
+        string pad = new string('.', 32 * 1024 - marker.Length);
+        for (int i = 0; i < mib * 16; i++)
+            Kept.Add(marker + i.ToString("D6") + pad);
+    }
+
+    static int Main(string[] args)
+    {
+        double after = 0;
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--after")
+                after = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            else
+                rest.Add(args[i]);
+        }
+        Console.WriteLine("ready " + Environment.ProcessId);
+        Thread.Sleep(TimeSpan.FromSeconds(after));
+        switch (rest.Count > 0 ? rest[0] : "idle")
+        {
+            case "alloc":
+                Alloc(int.Parse(rest[1]), rest[2]);
+                break;
+            case "idle":
+                break;
+            default:
+                Console.Error.WriteLine("unknown mode " + rest[0]);
+                return 2;
+        }
+        Console.WriteLine("misbehaved");
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
+    }
+}
