@@ -58,6 +58,23 @@ void dotnet_ipc_put_string(struct dotnet_ipc_writer *w, const char *s) {
                         w->buf[at + i] = (uint8_t) (units >> (8 * i));
 }
 
+void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, const struct dotnet_provider *p,
+                                size_t n) {
+        static const uint8_t no_rundown = 0;
+        dotnet_ipc_begin(w, DOTNET_SET_EVENTPIPE, DOTNET_EVENTPIPE_COLLECT2);
+        dotnet_ipc_put_u32(w, buffer_mib);
+        dotnet_ipc_put_u32(w, 1);               /* nettrace */
+        put(w, &no_rundown, 1);
+        dotnet_ipc_put_u32(w, (uint32_t) n);
+        for (size_t i = 0; i < n; i++) {
+                dotnet_ipc_put_u32(w, (uint32_t) p[i].keywords);
+                dotnet_ipc_put_u32(w, (uint32_t) (p[i].keywords >> 32));
+                dotnet_ipc_put_u32(w, p[i].level);
+                dotnet_ipc_put_string(w, p[i].name);
+                dotnet_ipc_put_string(w, p[i].filter ? p[i].filter : "");
+        }
+}
+
 int dotnet_ipc_finish(struct dotnet_ipc_writer *w) {
         if (w->overflow)
                 return -ENOBUFS;

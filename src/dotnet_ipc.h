@@ -22,6 +22,7 @@ enum {
 };
 enum {
         DOTNET_DUMP_CREATE3 = 0x03,     /* answers an HRESULT and the runtime's own words */
+        DOTNET_EVENTPIPE_COLLECT2 = 0x03,       /* CollectTracing2: a session streamed on the connection */
         DOTNET_PROCESS_INFO2 = 0x04,    /* ProcessInfo with the entry assembly and runtime version */
         DOTNET_SERVER_OK = 0x00,
         DOTNET_SERVER_ERROR = 0xFF,
@@ -67,5 +68,16 @@ struct dotnet_process_info {
         char cmdline[512], os[32], arch[32], assembly[128], version[64];
 };
 int dotnet_ipc_parse_process_info2(const uint8_t *payload, size_t len, struct dotnet_process_info *ret);
+/* An EventPipe provider as CollectTracing2 takes it. */
+struct dotnet_provider {
+        const char *name;
+        uint64_t keywords;
+        uint32_t level;         /* 4: informational */
+        const char *filter;     /* "EventCounterIntervalSec=1"; NULL: none */
+};
+/* CollectTracing2: a nettrace stream of `buffer_mib`, no rundown. */
+void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, const struct dotnet_provider *p,
+                                size_t n);
+
 /* An error reply's HRESULT, in words where known. */
 const char *dotnet_ipc_hresult_text(uint32_t hr);

@@ -8,6 +8,7 @@
 #include "util.h"
 
 #define PROCESS(kind, src, shape, scale) kind, src, shape, scale, METRIC_OF_PROCESS, LEAD_RSS
+#define DOTNET(kind) PROCESS(kind, METRIC_SOURCE_DOTNET, METRIC_GAUGE, 1), false, NULL
 #define CGROUP(kind, src, shape, scale, lead) kind, src, shape, scale, METRIC_OF_CGROUP, lead
 
 static const struct metric_info metrics[_METRIC_MAX] = {
@@ -58,15 +59,25 @@ static const struct metric_info metrics[_METRIC_MAX] = {
                                    false, NULL },
         [METRIC_GO_HEAP_INUSE] = { "go.heap_inuse", PROCESS(METRIC_KIND_BYTES, METRIC_SOURCE_GO, METRIC_GAUGE, 1),
                                    false, NULL },
+        /* The runtime computes each over its counter interval: gauges here. */
+        [METRIC_DOTNET_GC_HEAP_SIZE] = { "dotnet.gc_heap_size", DOTNET(METRIC_KIND_BYTES) },
+        [METRIC_DOTNET_GC_TIME] = { "dotnet.gc_time", DOTNET(METRIC_KIND_PERCENT) },
+        [METRIC_DOTNET_ALLOC_RATE] = { "dotnet.alloc_rate", DOTNET(METRIC_KIND_BYTES) },       /* per second */
+        [METRIC_DOTNET_THREADPOOL_QUEUE] = { "dotnet.threadpool_queue", DOTNET(METRIC_KIND_COUNT) },
+        [METRIC_DOTNET_THREADPOOL_THREADS] = { "dotnet.threadpool_threads", DOTNET(METRIC_KIND_COUNT) },
+        [METRIC_DOTNET_EXCEPTIONS] = { "dotnet.exceptions", DOTNET(METRIC_KIND_COUNT) },        /* per interval */
+        [METRIC_DOTNET_WORKING_SET] = { "dotnet.working_set", DOTNET(METRIC_KIND_BYTES) },
+        [METRIC_DOTNET_HTTP_CURRENT_REQUESTS] = { "dotnet.http.current_requests", DOTNET(METRIC_KIND_COUNT) },
+        [METRIC_DOTNET_HTTP_REQUESTS_FAILED] = { "dotnet.http.requests_failed", DOTNET(METRIC_KIND_COUNT) },
+        /* Milliseconds. */
+        [METRIC_DOTNET_HTTP_QUEUE_DURATION] = { "dotnet.http.queue_duration", DOTNET(METRIC_KIND_COUNT) },
+        [METRIC_DOTNET_DNS_LOOKUPS_DURATION] = { "dotnet.dns.lookups_duration", DOTNET(METRIC_KIND_COUNT) },
 };
 
 /* For near-miss suggestions; filled from the table on first use. */
 static const char *names[_METRIC_MAX + 1];
 
 static const char *const planned[] = {
-        "dotnet.gc_heap_size", "dotnet.gc_time", "dotnet.alloc_rate", "dotnet.threadpool_queue",
-        "dotnet.threadpool_threads", "dotnet.exceptions", "dotnet.working_set", "dotnet.http.current_requests",
-        "dotnet.http.requests_failed", "dotnet.http.queue_duration", "dotnet.dns.lookups_duration",
         "dotnet.http.request_ms_p99", "dotnet.dns.resolution_ms_p99", "dotnet.tls.handshake_ms_p99",
         "dotnet.aspnet.request_ms_p99", "dotnet.aspnet.responses_5xx",
 };

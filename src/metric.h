@@ -32,6 +32,17 @@ enum metric {
         METRIC_JVM_CLASSES,
         METRIC_GO_GOROUTINES,
         METRIC_GO_HEAP_INUSE,
+        METRIC_DOTNET_GC_HEAP_SIZE,
+        METRIC_DOTNET_GC_TIME,
+        METRIC_DOTNET_ALLOC_RATE,
+        METRIC_DOTNET_THREADPOOL_QUEUE,
+        METRIC_DOTNET_THREADPOOL_THREADS,
+        METRIC_DOTNET_EXCEPTIONS,
+        METRIC_DOTNET_WORKING_SET,
+        METRIC_DOTNET_HTTP_CURRENT_REQUESTS,
+        METRIC_DOTNET_HTTP_REQUESTS_FAILED,
+        METRIC_DOTNET_HTTP_QUEUE_DURATION,
+        METRIC_DOTNET_DNS_LOOKUPS_DURATION,
         _METRIC_MAX,
 };
 
@@ -48,6 +59,7 @@ enum metric_source {
         METRIC_SOURCE_PSI,      /* pressure files: sampled avg10, or kernel triggers */
         METRIC_SOURCE_JVM,      /* the JVM's hsperfdata file */
         METRIC_SOURCE_GO,       /* a Go program's net/http/pprof */
+        METRIC_SOURCE_DOTNET,   /* a .NET runtime's EventCounters over EventPipe */
         _METRIC_SOURCE_MAX,
 };
 

@@ -33,14 +33,14 @@ static bool read_values(struct sources *sources, struct sampled *s) {
         return true;
 }
 
-/* A runtime's metrics (a JVM's, a Go program's) are columns only when
- * some target had one of that runtime's metrics at the first reading: for
- * other processes they would show "-" in every row. */
+/* A runtime's metrics (a JVM's, a Go program's, .NET's) are columns only
+ * once some target had one of that runtime's metrics: for other processes
+ * they would show "-" in every row. */
 static metric_set columns_of(struct sources *sources, const struct target *tg, metric_set found) {
         metric_set of_runtime[_METRIC_SOURCE_MAX] = {}, hidden = 0;
         for (int m = 0; m < _METRIC_MAX; m++)
                 of_runtime[metric_info((enum metric) m)->source] |= METRIC_BIT(m);
-        const enum metric_source runtimes[] = { METRIC_SOURCE_JVM, METRIC_SOURCE_GO };
+        const enum metric_source runtimes[] = { METRIC_SOURCE_JVM, METRIC_SOURCE_GO, METRIC_SOURCE_DOTNET };
         for (size_t i = 0; i < ELEMENTSOF(runtimes); i++)
                 if (!(found & of_runtime[runtimes[i]]))
                         hidden |= of_runtime[runtimes[i]];
@@ -199,13 +199,18 @@ int sample_command(const pid_t *pids, size_t n_pids, char *const *cgroups, size_
                                        s[i].tg->id.kind == TARGET_CGROUP ? "was removed" : "exited");
                         target_free(TAKE_PTR(s[i].tg));
                 }
-                for (size_t i = 0; k == 0 && i < n; i++)
+                /* A runtime's first values may come a reading or two late
+                 * (a .NET counter session sends its first after an
+                 * interval): its columns, and a header, come with them. */
+                metric_set before = found;
+                for (size_t i = 0; i < n; i++)
                         for (int m = 0; s[i].tg && m < _METRIC_MAX; m++)
                                 found |= s[i].have[m] ? METRIC_BIT(m) : 0;
                 for (size_t i = 0; i < n; i++) {
                         if (!s[i].tg)
                                 continue;
-                        if (!json && (i == 0 || i == n_pids) && (k == 0 || mixed))
+                        bool more_columns = columns_of(sources, s[i].tg, found) != columns_of(sources, s[i].tg, before);
+                        if (!json && (i == 0 || i == n_pids) && (k == 0 || mixed || more_columns))
                                 print_header(sources, s[i].tg, found);
                         record_values(rec, s[i].tg, interval, s[i].v, s[i].have, wall);
                         print_sample(sources, &s[i], found, wall, json);

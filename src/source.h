@@ -51,7 +51,8 @@ struct source_ops {
         int (*arm)(void *state, struct binding *b);
 };
 
-extern const struct source_ops proc_source, cgroup_source, psi_source, jvm_source, go_source;
+extern const struct source_ops proc_source, cgroup_source, psi_source, jvm_source, go_source,
+        dotnet_source;
 
 struct sources;
 

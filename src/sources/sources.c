@@ -12,6 +12,7 @@ static const struct source_ops *const all[_METRIC_SOURCE_MAX] = {
         [METRIC_SOURCE_PSI] = &psi_source,
         [METRIC_SOURCE_JVM] = &jvm_source,
         [METRIC_SOURCE_GO] = &go_source,
+        [METRIC_SOURCE_DOTNET] = &dotnet_source,
 };
 
 struct sources {

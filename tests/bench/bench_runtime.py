@@ -1,14 +1,17 @@
 """What a runtime sample costs: watchdog CPU per target-sample for a /proc
-metric (threads) beside a JVM's hsperfdata metrics and a Go program's
-pprof metrics, on the same targets in one run (the machine is noisy: the
-rows are side by side). For Go, also what answering costs the target.
+metric (threads) beside a JVM's hsperfdata metrics, a Go program's pprof
+metrics and a .NET runtime's EventCounters, on the same targets in one run
+(the machine is noisy: the rows are side by side), and what it costs the
+targets.
 
-  bench_runtime.py [--targets 10] [--seconds 15] [--only jvm|go]
+  bench_runtime.py [--targets 10] [--seconds 15] [--only jvm|go|dotnet]
 
 The JVMs are tests/targets/java/Misbehave idle, sampled every 10 ms (a
 pread each); the Go programs tests/targets/gopprof (50 goroutines, 20 MiB
-kept), sampled every 100 ms (an HTTP request each, through the loop).
-Needs javac (default-jdk-headless), go (golang-go) and root."""
+kept), sampled every 100 ms (an HTTP request each, through the loop); the
+.NET programs tests/targets/dotnet idle, 1 and --targets of them, every
+1 s (the runtime's counter interval is whole seconds; one EventPipe session
+each). Needs javac (default-jdk-headless), go (golang-go), dotnet and root."""
 import argparse
 import os
 import shutil
@@ -64,11 +67,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--targets", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--only", choices=["jvm", "go"])
+    ap.add_argument("--only", choices=["jvm", "go", "dotnet"])
     o = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if o.only != "go":
+        if o.only in (None, "jvm"):
             subprocess.run(["javac", "-d", tmp, ROOT / "tests/targets/java/Misbehave.java"], check=True)
             jvms = start(["java", "-Xmx64m", "-cp", tmp, "Misbehave", "idle"], o.targets)
             try:
@@ -79,7 +82,7 @@ def main():
                 for j in jvms:
                     j.kill()
                     j.wait()
-        if o.only != "jvm":
+        if o.only in (None, "go"):
             shutil.copy(ROOT / "tests/targets/gopprof/main.go", tmp / "main.go")
             env = dict(os.environ, HOME=str(tmp), GOCACHE=str(tmp / "cache"), GO111MODULE="off")
             subprocess.run(["go", "build", "-o", tmp / "gopprof", "main.go"], cwd=tmp, env=env, check=True)
@@ -92,6 +95,24 @@ def main():
                 for g in gos:
                     g.kill()
                     g.wait()
+
+        if o.only in (None, "dotnet"):
+            for f in ("Misbehave.csproj", "Program.cs"):
+                shutil.copy(ROOT / "tests/targets/dotnet" / f, tmp / f)
+            env = dict(os.environ, DOTNET_CLI_HOME=str(tmp), DOTNET_NOLOGO="1", DOTNET_CLI_TELEMETRY_OPTOUT="1")
+            subprocess.run(["dotnet", "build", "-c", "Release", "-o", tmp / "dn", "--nologo"], cwd=tmp, env=env,
+                           check=True, stdout=subprocess.DEVNULL)
+            for n in (1, o.targets):
+                nets = start(["dotnet", tmp / "dn/Misbehave.dll", "idle"], n)
+                try:
+                    rows(tmp, [p.pid for p in nets], 1000,
+                         (["threads"], ["dotnet.gc_heap_size"],
+                          ["dotnet.gc_heap_size", "dotnet.gc_time", "dotnet.threadpool_queue", "dotnet.exceptions"]),
+                         o.seconds, ".NET programs")
+                finally:
+                    for p in nets:
+                        p.kill()
+                        p.wait()
 
 
 if __name__ == "__main__":

@@ -145,6 +145,20 @@ def complete_trigger(artifact, timeout=60):
                     what=f"{artifact} complete")
 
 
+def watch_until_fired(autodump, rules_file, out, timeout=30):
+    """`autodump watch` until its one artifact is complete: the artifact and
+    its trigger.json."""
+    a = autodump("watch", "-r", rules_file, "-o", out)
+    (d,) = wait_for(lambda: artifacts(out), timeout, what=a.text())
+    return d, complete_trigger(d, 2 * timeout)
+
+
+def check_shipped_rules(name, count):
+    out = subprocess.run([AUTODUMP, "check", "-r", Path(__file__).parents[2] / "rules" / name],
+                         capture_output=True, text=True, timeout=30)
+    assert (out.returncode, out.stdout) == (0, f"{count} rules OK\n"), out.stderr
+
+
 def action(doc, name):
     return next(a for a in doc["actions"] if a["action"] == name)
 

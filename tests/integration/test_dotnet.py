@@ -1,17 +1,20 @@
-"""A .NET program's own dump over the runtime's diagnostics IPC (the
-machine's .NET SDK builds the target, offline, with no NuGet package):
-asked of the runtime, written by its createdump, moved into the artifact;
-and the reasons when a process is not .NET or has its diagnostics off."""
+""".NET programs watched from outside over the runtime's diagnostics IPC
+(the machine's .NET SDK builds the target, offline, with no NuGet package):
+the dotnet.* metrics from its EventCounters through one EventPipe session,
+its own dump asked of the runtime, written by its createdump, moved into
+the artifact; and the reasons when a process is not .NET or has its
+diagnostics off."""
 import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, artifacts, complete_trigger, wait_for
+from conftest import AUTODUMP, check_shipped_rules, wait_for, watch_until_fired
 
 SOURCE = Path(__file__).parents[1] / "targets/dotnet"
 
@@ -60,23 +63,23 @@ def marker_count(dump, marker):
         return f.read().count(marker.encode("utf-16-le"))
 
 
-def test_a_memory_rule_takes_a_heap_dump_that_holds_what_the_program_allocated(tmp_path, rules, autodump,
-                                                                               program):
+def test_a_gc_heap_rule_takes_a_heap_dump_that_holds_what_the_program_allocated(tmp_path, rules, autodump,
+                                                                                program):
     marker = f"MARK-{uuid.uuid4().hex[:12]}"
-    p = program("--after", 1, "alloc", 80, marker)
-    r = rules("rules:\n  - name: dotnet-mem\n    target: {comm: dotnet, cmdline: 'Misbehave.dll --after 1 alloc'}\n"
-              "    metric: rss\n    interval: 200ms\n    when: {above: 60MiB}\n    max: 1\n    actions: [dotnet.dump]\n")
-    out = tmp_path / "out"
-    a = autodump("watch", "-r", r, "-o", out)
-    (d,) = wait_for(lambda: artifacts(out), 60, what=a.text())
-    doc = complete_trigger(d, 120)
+    p = program("--after", 2, "alloc", 80, marker)
+    r = rules("rules:\n  - name: dotnet-heap\n    target: {comm: dotnet, cmdline: 'Misbehave.dll --after 2 alloc'}\n"
+              "    metric: dotnet.gc_heap_size\n    interval: 1s\n    when: {above: 60MiB}\n    max: 1\n"
+              "    actions: [dotnet.dump]\n")
+    d, doc = watch_until_fired(autodump, r, tmp_path / "out", 60)
     assert doc["actions"][0]["status"] == "ok", doc["actions"]
+    # The runtime's own figure: 80 MiB of strings, not the process's RSS.
+    assert doc["metric"] == "dotnet.gc_heap_size" and 60 << 20 < doc["value"] < 100 << 20, doc
+    assert doc["history"][0][1] < 10 << 20, doc["history"]
     with open(d / "dotnet.dmp", "rb") as f:
         head = f.read(18)
     assert head[:4] == b"\x7fELF" and int.from_bytes(head[16:18], "little") == 4     # ET_CORE
-    # Strings of the managed heap are in a heap dump: 16 of them a MiB, more
-    # than half allocated when the rule fired at 60 MiB of RSS.
-    assert marker_count(d / "dotnet.dmp", marker) >= 600
+    # Strings of the managed heap are in a heap dump: 16 of them a MiB.
+    assert marker_count(d / "dotnet.dmp", marker) >= 16 * 60
     assert p.poll() is None
     # Nothing left behind in the target's /tmp.
     assert not list(Path("/tmp").glob(f".autodump-dotnet-*"))
@@ -127,3 +130,42 @@ def test_a_dotnet_program_in_its_own_pid_and_mount_namespace(tmp_path, dll):
     finally:
         p.kill()
         p.wait()
+
+
+def test_a_blocked_thread_pool_fires_a_queue_rule(tmp_path, rules, autodump, program):
+    """200 work items that each block: the queue stays long while the pool
+    adds threads slowly — thread-pool starvation as dotnet-counters shows it."""
+    p = program("--after", 2, "starve", 200)
+    r = rules("rules:\n  - name: starving\n    target: {comm: dotnet, cmdline: 'Misbehave.dll --after 2 starve'}\n"
+              "    metric: dotnet.threadpool_queue\n    interval: 1s\n    when: {above: 50, for: 2}\n    max: 1\n"
+              "    actions: [stacks]\n")
+    d, doc = watch_until_fired(autodump, r, tmp_path / "out", 60)
+    assert doc["metric"] == "dotnet.threadpool_queue" and doc["value"] > 50, doc
+    assert all(v < 50 for _, v in doc["history"][:1]), doc["history"]
+    assert p.poll() is None
+
+
+def test_sample_shows_dotnet_counters_and_a_non_dotnet_rule_says_why_once(tmp_path, rules, autodump, program):
+    p = program("--after", 0, "alloc", 30, "SAMPLED")
+    out = subprocess.run([AUTODUMP, "sample", "-n", "3", "-i", "1s", "--json", str(p.pid), str(os.getpid())],
+                         capture_output=True, text=True, timeout=60)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    ours = [r for r in rows if r["pid"] == p.pid and r.get("dotnet.gc_heap_size") is not None]
+    assert ours and 30e6 < ours[-1]["dotnet.gc_heap_size"] < 60e6 and ours[-1]["dotnet.working_set"] > 30e6, rows
+    assert all(r.get("dotnet.gc_heap_size") is None for r in rows if r["pid"] != p.pid), rows
+    native = subprocess.Popen(["sleep", "30"])
+    try:
+        r = rules(f"rules:\n  - name: not-dotnet\n    target: {{pid: {native.pid}}}\n"
+                  "    metric: dotnet.gc_heap_size\n    interval: 200ms\n    when: {above: 1}\n    actions: [stacks]\n")
+        a = autodump("watch", "-r", r, "-o", tmp_path / "o")
+        a.wait_log("no dotnet.* metrics: not a .NET process (no libcoreclr.so mapped)")
+        time.sleep(3)
+        a.stop()
+        assert a.text().count("no dotnet.* metrics") == 1, a.text()
+    finally:
+        native.kill()
+        native.wait()
+
+
+def test_the_shipped_dotnet_rules_are_valid():
+    check_shipped_rules("dotnet.yaml", 5)

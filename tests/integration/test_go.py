@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, artifacts, complete_trigger, wait_for
+from conftest import AUTODUMP, artifacts, check_shipped_rules, wait_for, watch_until_fired
 
 SOURCE = Path(__file__).parents[1] / "targets/gopprof/main.go"
 
@@ -54,10 +54,7 @@ def rule(rules, actions, extra=""):
 
 
 def fired(autodump, r, tmp_path):
-    out = tmp_path / "out"
-    a = autodump("watch", "-r", r, "-o", out)
-    (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
-    doc = complete_trigger(d, 60)
+    d, doc = watch_until_fired(autodump, r, tmp_path / "out")
     return d, {x["action"]: x for x in doc["actions"]}
 
 
@@ -130,9 +127,7 @@ def metric_rule(rules, metric, when, actions, extra="", target="{comm: gopprof}"
 
 
 def test_the_shipped_go_rules_are_valid():
-    out = subprocess.run([AUTODUMP, "check", "-r", Path(__file__).parents[2] / "rules/go-service.yaml"],
-                         capture_output=True, text=True, timeout=30)
-    assert (out.returncode, out.stdout) == (0, "4 rules OK\n"), out.stderr
+    check_shipped_rules("go-service.yaml", 4)
 
 
 def test_a_goroutine_spike_fires_go_goroutines_and_the_dump_shows_the_leak(tmp_path, rules, autodump, service):

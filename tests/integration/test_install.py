@@ -31,7 +31,7 @@ def test_files_land_where_the_readme_says(installed):
         "/etc/autodump/autodump.conf", "/etc/autodump/rules.d/default.yaml",
         "/usr/share/man/man1/autodump.1", "/usr/share/man/man5/autodump.conf.5",
         "/usr/share/man/man5/autodump-rules.5", "/usr/share/autodump/rules/jvm.yaml",
-        "/usr/share/autodump/rules/go-service.yaml",
+        "/usr/share/autodump/rules/go-service.yaml", "/usr/share/autodump/rules/dotnet.yaml",
     }
     found = {"/" + str(p.relative_to(installed)) for p in installed.rglob("*") if p.is_file()}
     assert found == expected

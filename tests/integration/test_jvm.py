@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, artifacts, complete_trigger, wait_for
+from conftest import AUTODUMP, artifacts, check_shipped_rules, wait_for, watch_until_fired
 
 SOURCE = Path(__file__).parents[1] / "targets/java/Misbehave.java"
 
@@ -63,9 +63,7 @@ def jvm_ready(p):
 
 
 def test_the_shipped_jvm_rules_are_valid():
-    out = subprocess.run([AUTODUMP, "check", "-r", Path(__file__).parents[2] / "rules/jvm.yaml"],
-                         capture_output=True, text=True, timeout=30)
-    assert (out.returncode, out.stdout) == (0, "4 rules OK\n"), out.stderr
+    check_shipped_rules("jvm.yaml", 4)
 
 
 def test_a_thread_storm_fires_jvm_threads_and_the_dump_names_the_spawner(tmp_path, rules, autodump, jvm):
@@ -203,10 +201,8 @@ def test_a_namespaced_jvm_answers_attach(tmp_path, rules, autodump, jvm, classes
     r = rules("rules:\n  - name: ns-dump\n    target: {comm: java, cmdline: 'cp /dev/shm Misbehave threads 30'}\n"
               "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 30}\n    max: 1\n"
               "    actions: [jvm.threaddump]\n")
-    out = tmp_path / "out"
-    a = autodump("watch", "-r", r, "-o", out)
-    (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
-    assert json.loads((d / "trigger.json").read_text())["actions"][0]["status"] == "ok"
+    d, doc = watch_until_fired(autodump, r, tmp_path / "out")
+    assert doc["actions"][0]["status"] == "ok"
     assert '"spawned-29"' in (d / "threads.txt").read_text()
 
 
@@ -224,10 +220,7 @@ def test_a_jvm_in_a_user_namespace_of_its_own_answers_attach(tmp_path, rules, au
         r = rules("rules:\n  - name: userns-dump\n    target: {comm: java, cmdline: 'cp /dev/shm Misbehave threads 30'}\n"
                   "    metric: jvm.threads\n    interval: 200ms\n    when: {above: 30}\n    max: 1\n"
                   "    actions: [jvm.threaddump, jvm.heapdump]\n")
-        out = tmp_path / "out"
-        a = autodump("watch", "-r", r, "-o", out)
-        (d,) = wait_for(lambda: artifacts(out), 30, what=a.text())
-        doc = complete_trigger(d, 60)
+        d, doc = watch_until_fired(autodump, r, tmp_path / "out")
         assert [x["status"] for x in doc["actions"]] == ["ok", "ok"], doc["actions"]
         assert Path(f"/proc/{doc['target']['pid']}/status").read_text().count("\t1000\t") >= 2
         assert '"spawned-29"' in (d / "threads.txt").read_text()

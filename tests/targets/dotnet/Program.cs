@@ -1,9 +1,11 @@
 // Misbehave: a .NET program for autodump's tests. Prints "ready PID" once
 // its runtime is up, then after --after seconds misbehaves as told:
 //   alloc MIB MARKER   keeps MIB MiB of strings reachable, each holding MARKER
+//   starve N           queues N thread-pool work items that each block a minute
 //   idle               does nothing
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 static class Misbehave
@@ -16,6 +18,12 @@ static class Misbehave
         string pad = new string('.', 32 * 1024 - marker.Length);
         for (int i = 0; i < mib * 16; i++)
             Kept.Add(marker + i.ToString("D6") + pad);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void BlockedWorker(object state)
+    {
+        Thread.Sleep(60000);
     }
 
     static int Main(string[] args)
@@ -35,6 +43,10 @@ static class Misbehave
         {
             case "alloc":
                 Alloc(int.Parse(rest[1]), rest[2]);
+                break;
+            case "starve":
+                for (int i = 0; i < int.Parse(rest[1]); i++)
+                    ThreadPool.QueueUserWorkItem(BlockedWorker);
                 break;
             case "idle":
                 break;

@@ -1,0 +1,327 @@
+/* The .NET source: the dotnet.* metrics from the runtime's own
+ * EventCounters (System.Runtime and the networking providers), read from
+ * outside over its diagnostics IPC, as dotnet-counters reads them.
+ *
+ * A target has one long-lived EventPipe session (CollectTracing2, the
+ * providers its rules need, EventCounterIntervalSec its shortest rule's
+ * interval), streamed on a connection in the event loop: the reply and
+ * the nettrace stream are read as they come, never waited for. The
+ * runtime sends each counter once an interval; a read hands out the
+ * values that came since the read before. A session that ends or fails
+ * is started again after 1, 2, 4 … 60 s; why a target gives no values is
+ * logged once, and that it gives them again once. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../bindings.h"
+#include "../dotnet_attach.h"
+#include "../log.h"
+#include "../loop.h"
+#include "../nettrace.h"
+#include "../rules.h"
+#include "../source.h"
+
+#define BACKOFF_MAX (60 * USEC_PER_SEC)
+#define BUFFER_MIB 4
+
+enum provider { RUNTIME, HTTP, DNS, _PROVIDER_MAX };
+
+static const char *const provider_names[_PROVIDER_MAX] = {
+        [RUNTIME] = "System.Runtime", [HTTP] = "System.Net.Http", [DNS] = "System.Net.NameResolution",
+};
+
+/* Each metric's counter, and how its value is taken: a mean counter's
+ * Mean, an incrementing counter's Increment (per interval, or per second). */
+static const struct counter {
+        enum metric metric;
+        enum provider provider;
+        const char *name;
+        double scale;
+        bool per_second;
+} counters[] = {
+        { METRIC_DOTNET_GC_HEAP_SIZE, RUNTIME, "gc-heap-size", 1e6, false },       /* the runtime's MB are 10^6 */
+        { METRIC_DOTNET_GC_TIME, RUNTIME, "time-in-gc", 1, false },
+        { METRIC_DOTNET_ALLOC_RATE, RUNTIME, "alloc-rate", 1, true },
+        { METRIC_DOTNET_THREADPOOL_QUEUE, RUNTIME, "threadpool-queue-length", 1, false },
+        { METRIC_DOTNET_THREADPOOL_THREADS, RUNTIME, "threadpool-thread-count", 1, false },
+        { METRIC_DOTNET_EXCEPTIONS, RUNTIME, "exception-count", 1, false },
+        { METRIC_DOTNET_WORKING_SET, RUNTIME, "working-set", 1e6, false },
+        { METRIC_DOTNET_HTTP_CURRENT_REQUESTS, HTTP, "current-requests", 1, false },
+        { METRIC_DOTNET_HTTP_REQUESTS_FAILED, HTTP, "requests-failed-rate", 1, false },
+        { METRIC_DOTNET_HTTP_QUEUE_DURATION, HTTP, "http11-requests-queue-duration", 1, false },
+        { METRIC_DOTNET_DNS_LOOKUPS_DURATION, DNS, "dns-lookups-duration", 1, false },
+};
+
+struct dotnet_note;
+
+struct dotnet_source_state {
+        const struct proc_root *root;
+        struct loop *loop;
+        struct dotnet_note *notes;      /* every target's: their sessions end with the source */
+};
+
+struct dotnet_note {
+        struct source_note note;
+        struct dotnet_source_state *st;
+        struct dotnet_note *prev, *next;
+        char what[64];
+        pid_t pid;
+        int fd;                         /* the session's connection; -1: none */
+        struct loop_source *watch;
+        struct nettrace *trace;
+        unsigned providers;             /* the session's, a bit each */
+        unsigned interval_s;
+        uint8_t reply[DOTNET_IPC_HEADER_SIZE + 8];
+        size_t n_reply;                 /* < sizeof reply: the session's answer is still coming */
+        double value[_METRIC_MAX];
+        metric_set fresh;
+        unsigned failures;
+        usec_t not_before;
+        bool said, quiet;
+};
+
+static void end_session(struct dotnet_note *n) {
+        loop_source_free(n->watch);
+        n->watch = NULL;
+        if (n->fd >= 0)
+                close(n->fd);       /* the runtime ends a session whose reader is gone */
+        n->fd = -1;
+        nettrace_free(n->trace);
+        n->trace = NULL;
+}
+
+static void note_free(struct source_note *sn) {
+        struct dotnet_note *n = (struct dotnet_note *) sn;
+        end_session(n);
+        if (n->st) {
+                if (n->prev)
+                        n->prev->next = n->next;
+                else
+                        n->st->notes = n->next;
+                if (n->next)
+                        n->next->prev = n->prev;
+        }
+        free(n);
+}
+
+static int dotnet_open(const struct source_env *env, void **ret_state) {
+        struct dotnet_source_state *st = calloc(1, sizeof *st);
+        if (!st)
+                return -ENOMEM;
+        st->root = env->proc;
+        st->loop = env->loop;
+        *ret_state = st;
+        return 0;
+}
+
+static void dotnet_close(void *state) {
+        struct dotnet_source_state *st = state;
+        for (struct dotnet_note *n = st->notes; n; n = n->next) {
+                end_session(n);
+                n->st = NULL;
+        }
+        free(st);
+}
+
+static struct dotnet_note *note_of(struct dotnet_source_state *st, struct target *tg) {
+        if (!tg->notes[METRIC_SOURCE_DOTNET]) {
+                struct dotnet_note *n = calloc(1, sizeof *n);
+                if (!n)
+                        return NULL;
+                *n = (struct dotnet_note) { .note.free = note_free, .st = st, .pid = tg->id.pid, .fd = -1,
+                                            .next = st->notes };
+                target_describe(tg, n->what, sizeof n->what);
+                if (st->notes)
+                        st->notes->prev = n;
+                st->notes = n;
+                tg->notes[METRIC_SOURCE_DOTNET] = &n->note;
+        }
+        return (struct dotnet_note *) tg->notes[METRIC_SOURCE_DOTNET];
+}
+
+/* No values for now, and why: said once, until it gives values again. */
+static void give_up_for_now(struct dotnet_note *n, const char *why) {
+        end_session(n);
+        n->failures++;
+        usec_t d = USEC_PER_SEC << (n->failures < 7 ? n->failures - 1 : 6);
+        n->not_before = now_usec(CLOCK_MONOTONIC) + (d < BACKOFF_MAX ? d : BACKOFF_MAX);
+        if (!n->said)
+                log_msg(n->quiet ? LOG_DEBUG : LOG_WARNING, "%s: no dotnet.* metrics: %s", n->what, why);
+        n->said = true;
+}
+
+/* One EventCounters event's fields, gathered. */
+struct counter_payload {
+        char name[64];
+        double mean, increment, interval_s;
+        bool has_mean, has_increment;
+};
+
+static void on_field(const struct nettrace_field *f, void *userdata) {
+        struct counter_payload *c = userdata;
+        if (f->is_text && strcmp(f->name, "Name") == 0)
+                snprintf(c->name, sizeof c->name, "%s", f->text);
+        else if (!f->is_text && strcmp(f->name, "Mean") == 0) {
+                c->mean = f->value;
+                c->has_mean = true;
+        } else if (!f->is_text && strcmp(f->name, "Increment") == 0) {
+                c->increment = f->value;
+                c->has_increment = true;
+        } else if (!f->is_text && strcmp(f->name, "IntervalSec") == 0)
+                c->interval_s = f->value;
+}
+
+static void on_event(const struct nettrace_event *ev, void *userdata) {
+        struct dotnet_note *n = userdata;
+        struct counter_payload c = {};
+        if (strcmp(ev->meta->name, "EventCounters") != 0 || nettrace_fields(ev, on_field, &c) < 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(counters); i++) {
+                const struct counter *k = &counters[i];
+                if (strcmp(ev->meta->provider, provider_names[k->provider]) != 0 || strcmp(c.name, k->name) != 0)
+                        continue;
+                double v = c.has_mean ? c.mean : c.increment;
+                if (!c.has_mean && !c.has_increment)
+                        continue;
+                if (k->per_second)
+                        v = c.interval_s > 0 ? v / c.interval_s : v;
+                n->value[k->metric] = v * k->scale;
+                n->fresh |= METRIC_BIT(k->metric);
+                if (n->said)
+                        log_info("%s: dotnet.* metrics again", n->what);
+                n->said = false;
+                n->failures = 0;
+        }
+}
+
+static void on_readable(struct loop_source *s, int fd, uint32_t revents, void *userdata) {
+        struct dotnet_note *n = userdata;
+        static uint8_t buf[65536];
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (got <= 0) {
+                give_up_for_now(n, got == 0 ? "the runtime ended the session (it exits, or refused it)"
+                                            : "the session's connection failed");
+                return;
+        }
+        size_t from = 0;
+        /* First the runtime's answer: OK and a session id, or an error. */
+        while (n->n_reply < sizeof n->reply && from < (size_t) got) {
+                n->reply[n->n_reply++] = buf[from++];
+                struct dotnet_ipc_header h;
+                if (n->n_reply == DOTNET_IPC_HEADER_SIZE + 4 &&
+                    dotnet_ipc_parse_header(n->reply, n->n_reply, &h) == 0 && h.set == DOTNET_SET_SERVER &&
+                    h.id == DOTNET_SERVER_ERROR) {
+                        struct dotnet_ipc_reader r = { .p = n->reply + DOTNET_IPC_HEADER_SIZE, .len = 4 };
+                        uint32_t hr = dotnet_ipc_get_u32(&r);
+                        char why[200];
+                        snprintf(why, sizeof why, "the runtime refused the counters session: %s (HRESULT 0x%08x)",
+                                 dotnet_ipc_hresult_text(hr), (unsigned) hr);
+                        give_up_for_now(n, why);
+                        return;
+                }
+        }
+        if (from == (size_t) got)
+                return;
+        int r = nettrace_feed(n->trace, buf + from, (size_t) got - from, on_event, n);
+        if (r < 0)
+                give_up_for_now(n, r == -EBADMSG ? "the runtime's event stream is not nettrace as this reader knows it"
+                                                 : strerror(-r));
+        else if (r > 0)
+                give_up_for_now(n, "the runtime ended the session");
+}
+
+static int start_session(struct dotnet_note *n) {
+        char why[400];
+        struct dotnet_provider p[_PROVIDER_MAX];
+        size_t np = 0;
+        char filter[48];
+        snprintf(filter, sizeof filter, "EventCounterIntervalSec=%u", n->interval_s);
+        for (int i = 0; i < _PROVIDER_MAX; i++)
+                if (n->providers & (1u << i))
+                        p[np++] = (struct dotnet_provider) { provider_names[i], 0, 4, filter };
+        int r = dotnet_connect(n->st->root, n->pid, &n->fd, why, sizeof why);
+        if (r < 0) {
+                if (proc_is_gone(n->st->root, n->pid))
+                        return -ESRCH;
+                give_up_for_now(n, why);
+                return 0;
+        }
+        static struct dotnet_ipc_writer w;
+        dotnet_ipc_collect_tracing(&w, BUFFER_MIB, p, np);
+        int len = dotnet_ipc_finish(&w);
+        if (len < 0 || send(n->fd, w.buf, (size_t) len, MSG_NOSIGNAL | MSG_DONTWAIT) != len ||
+            fcntl(n->fd, F_SETFL, O_NONBLOCK) < 0 || (r = nettrace_new(&n->trace)) < 0 ||
+            (r = loop_add_io(n->st->loop, n->fd, EPOLLIN, on_readable, n, &n->watch)) < 0) {
+                give_up_for_now(n, "cannot start the counters session");
+                return 0;
+        }
+        n->n_reply = 0;
+        return 0;
+}
+
+/* The providers the wanted metrics need, and the shortest interval of
+ * its dotnet.* rules in whole seconds (a `sample`: 1). */
+static unsigned providers_of(metric_set want) {
+        unsigned p = 0;
+        for (size_t i = 0; i < ELEMENTSOF(counters); i++)
+                if (want & METRIC_BIT(counters[i].metric))
+                        p |= 1u << counters[i].provider;
+        return p;
+}
+
+static unsigned interval_of(const struct target *tg, bool *ret_asked) {
+        usec_t shortest = 0;
+        *ret_asked = false;
+        for (size_t i = 0; i < tg->n_bindings; i++) {
+                const struct rule *r = tg->bindings[i]->rule;
+                if (metric_info(r->metric)->source != METRIC_SOURCE_DOTNET)
+                        continue;
+                *ret_asked = true;
+                shortest = shortest && shortest < r->interval ? shortest : r->interval;
+        }
+        unsigned s = (unsigned) (shortest / USEC_PER_SEC);
+        return s ? s : 1;
+}
+
+static int dotnet_read(void *state, struct target *tg, metric_set want, struct reading *r) {
+        struct dotnet_source_state *st = state;
+        struct dotnet_note *n = note_of(st, tg);
+        if (!n)
+                return -ENOMEM;
+        for (int m = 0; m < _METRIC_MAX; m++)
+                if (want & n->fresh & METRIC_BIT(m)) {
+                        r->raw[m] = n->value[m];
+                        r->have |= METRIC_BIT(m);
+                }
+        n->fresh &= ~want;
+        bool asked;
+        unsigned interval = interval_of(tg, &asked), providers = providers_of(want) | n->providers;
+        n->quiet = !asked;
+        /* A reload that needs another provider or interval: a new session. */
+        if (n->fd >= 0 && (providers != n->providers || interval != n->interval_s))
+                end_session(n);
+        n->providers = providers;
+        n->interval_s = interval;
+        if (!st->loop || n->fd >= 0 || now_usec(CLOCK_MONOTONIC) < n->not_before)
+                return 0;
+        return start_session(n);
+}
+
+static double dotnet_reference(void *state, struct target *tg, enum metric m, const char **ret_what) {
+        return 0;
+}
+
+const struct source_ops dotnet_source = {
+        .open = dotnet_open,
+        .close = dotnet_close,
+        .read = dotnet_read,
+        .reference = dotnet_reference,
+};
