@@ -8,8 +8,7 @@
  * the nettrace stream are read as they come, never waited for. The
  * runtime sends each counter once an interval; a read hands out the
  * values that came since the read before. A session that ends or fails
- * is started again after 1, 2, 4 … 60 s; why a target gives no values is
- * logged once, and that it gives them again once. */
+ * is started again after 1, 2, 4 … 60 s (runtime_note.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,8 +25,8 @@
 #include "../nettrace.h"
 #include "../rules.h"
 #include "../source.h"
+#include "runtime_note.h"
 
-#define BACKOFF_MAX (60 * USEC_PER_SEC)
 #define BUFFER_MIB 4
 
 enum provider { RUNTIME, HTTP, DNS, _PROVIDER_MAX };
@@ -58,20 +57,15 @@ static const struct counter {
         { METRIC_DOTNET_DNS_LOOKUPS_DURATION, DNS, "dns-lookups-duration", 1, false },
 };
 
-struct dotnet_note;
-
 struct dotnet_source_state {
         const struct proc_root *root;
         struct loop *loop;
-        struct dotnet_note *notes;      /* every target's: their sessions end with the source */
+        struct runtime_note *notes;     /* every target's: their sessions end with the source */
 };
 
 struct dotnet_note {
-        struct source_note note;
-        struct dotnet_source_state *st;
-        struct dotnet_note *prev, *next;
-        char what[64];
-        pid_t pid;
+        struct runtime_note rn;
+        struct dotnet_source_state *st; /* NULL once the source closed */
         int fd;                         /* the session's connection; -1: none */
         struct loop_source *watch;
         struct nettrace *trace;
@@ -80,10 +74,7 @@ struct dotnet_note {
         uint8_t reply[DOTNET_IPC_HEADER_SIZE + 8];
         size_t n_reply;                 /* < sizeof reply: the session's answer is still coming */
         double value[_METRIC_MAX];
-        metric_set fresh;
-        unsigned failures;
-        usec_t not_before;
-        bool said, quiet;
+        metric_set fresh;               /* came and not handed out yet */
 };
 
 static void end_session(struct dotnet_note *n) {
@@ -99,14 +90,7 @@ static void end_session(struct dotnet_note *n) {
 static void note_free(struct source_note *sn) {
         struct dotnet_note *n = (struct dotnet_note *) sn;
         end_session(n);
-        if (n->st) {
-                if (n->prev)
-                        n->prev->next = n->next;
-                else
-                        n->st->notes = n->next;
-                if (n->next)
-                        n->next->prev = n->prev;
-        }
+        runtime_note_unlist(&n->rn);
         free(n);
 }
 
@@ -122,38 +106,30 @@ static int dotnet_open(const struct source_env *env, void **ret_state) {
 
 static void dotnet_close(void *state) {
         struct dotnet_source_state *st = state;
-        for (struct dotnet_note *n = st->notes; n; n = n->next) {
+        for (struct runtime_note *rn = st->notes; rn; rn = rn->next) {
+                struct dotnet_note *n = (struct dotnet_note *) rn;
                 end_session(n);
                 n->st = NULL;
+                rn->list = NULL;
         }
         free(st);
 }
 
 static struct dotnet_note *note_of(struct dotnet_source_state *st, struct target *tg) {
-        if (!tg->notes[METRIC_SOURCE_DOTNET]) {
-                struct dotnet_note *n = calloc(1, sizeof *n);
-                if (!n)
-                        return NULL;
-                *n = (struct dotnet_note) { .note.free = note_free, .st = st, .pid = tg->id.pid, .fd = -1,
-                                            .next = st->notes };
-                target_describe(tg, n->what, sizeof n->what);
-                if (st->notes)
-                        st->notes->prev = n;
-                st->notes = n;
-                tg->notes[METRIC_SOURCE_DOTNET] = &n->note;
+        bool made = !tg->notes[METRIC_SOURCE_DOTNET];
+        struct dotnet_note *n = (struct dotnet_note *) runtime_note_of(tg, METRIC_SOURCE_DOTNET, sizeof *n, note_free,
+                                                                       &st->notes, "dotnet.*");
+        if (n && made) {
+                n->st = st;
+                n->fd = -1;
         }
-        return (struct dotnet_note *) tg->notes[METRIC_SOURCE_DOTNET];
+        return n;
 }
 
-/* No values for now, and why: said once, until it gives values again. */
+/* No values for now, and why (said once); a new session later. */
 static void give_up_for_now(struct dotnet_note *n, const char *why) {
         end_session(n);
-        n->failures++;
-        usec_t d = USEC_PER_SEC << (n->failures < 7 ? n->failures - 1 : 6);
-        n->not_before = now_usec(CLOCK_MONOTONIC) + (d < BACKOFF_MAX ? d : BACKOFF_MAX);
-        if (!n->said)
-                log_msg(n->quiet ? LOG_DEBUG : LOG_WARNING, "%s: no dotnet.* metrics: %s", n->what, why);
-        n->said = true;
+        runtime_note_failed(&n->rn, why);
 }
 
 /* One EventCounters event's fields, gathered. */
@@ -193,10 +169,7 @@ static void on_event(const struct nettrace_event *ev, void *userdata) {
                         v = c.interval_s > 0 ? v / c.interval_s : v;
                 n->value[k->metric] = v * k->scale;
                 n->fresh |= METRIC_BIT(k->metric);
-                if (n->said)
-                        log_info("%s: dotnet.* metrics again", n->what);
-                n->said = false;
-                n->failures = 0;
+                runtime_note_answered(&n->rn, "its runtime");
         }
 }
 
@@ -247,9 +220,9 @@ static int start_session(struct dotnet_note *n) {
         for (int i = 0; i < _PROVIDER_MAX; i++)
                 if (n->providers & (1u << i))
                         p[np++] = (struct dotnet_provider) { provider_names[i], 0, 4, filter };
-        int r = dotnet_connect(n->st->root, n->pid, &n->fd, why, sizeof why);
+        int r = dotnet_connect(n->st->root, n->rn.pid, &n->fd, why, sizeof why);
         if (r < 0) {
-                if (proc_is_gone(n->st->root, n->pid))
+                if (proc_is_gone(n->st->root, n->rn.pid))
                         return -ESRCH;
                 give_up_for_now(n, why);
                 return 0;
@@ -304,13 +277,13 @@ static int dotnet_read(void *state, struct target *tg, metric_set want, struct r
         n->fresh &= ~want;
         bool asked;
         unsigned interval = interval_of(tg, &asked), providers = providers_of(want) | n->providers;
-        n->quiet = !asked;
+        n->rn.quiet = !asked;
         /* A reload that needs another provider or interval: a new session. */
         if (n->fd >= 0 && (providers != n->providers || interval != n->interval_s))
                 end_session(n);
         n->providers = providers;
         n->interval_s = interval;
-        if (!st->loop || n->fd >= 0 || now_usec(CLOCK_MONOTONIC) < n->not_before)
+        if (!st->loop || n->fd >= 0 || runtime_note_backing_off(&n->rn))
                 return 0;
         return start_session(n);
 }

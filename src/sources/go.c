@@ -10,8 +10,7 @@
  * is one interval old, and a target has one request in flight at most,
  * bounded by its rules' interval — a slow or dead endpoint costs one
  * timeout an interval at most, and after a failure it is asked again
- * after 1, 2, 4… 60 s. Why a target gives no values is logged once, and
- * that it gives them again once. */
+ * after 1, 2, 4… 60 s (runtime_note.h). */
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -27,22 +26,20 @@
 #include "../log.h"
 #include "../rules.h"
 #include "../source.h"
+#include "runtime_note.h"
 
 #define LISTEN_MAX 32
 #define PROBE_TIMEOUT (1 * USEC_PER_SEC)
 #define TIMEOUT_MIN (250 * USEC_PER_MSEC)
 #define TIMEOUT_MAX (5 * USEC_PER_SEC)
-#define BACKOFF_MAX (60 * USEC_PER_SEC)
 #define READ_THROUGH_LINES 100000
 #define GO_METRICS (METRIC_BIT(METRIC_GO_GOROUTINES) | METRIC_BIT(METRIC_GO_HEAP_INUSE))
-
-struct go_note;
 
 struct go_source_state {
         const struct proc_root *root;
         struct loop *loop;
         struct http_loop *http;         /* made for the first Go target */
-        struct go_note *notes;          /* every target's: their requests end with the source */
+        struct runtime_note *notes;     /* every target's: their requests end with the source */
 };
 
 enum go_state {
@@ -54,11 +51,8 @@ enum go_state {
 };
 
 struct go_note {
-        struct source_note note;
-        struct go_source_state *st;
-        struct go_note *prev, *next;
-        char what[64];                  /* "gopprof[812]", for messages */
-        pid_t pid;
+        struct runtime_note rn;
+        struct go_source_state *st;     /* NULL once the source closed */
         enum go_state state;
         int netns_fd;                   /* its network namespace, when not ours; -1 */
         bool netns_known;
@@ -73,23 +67,12 @@ struct go_note {
         usec_t timeout;
         double value[_METRIC_MAX];
         metric_set fresh;               /* fetched and not handed out yet */
-        unsigned failures;
-        usec_t not_before;              /* monotonic: back-off, or when to look for an endpoint again */
-        bool said;                      /* why it gives no values was logged */
-        bool quiet;                     /* no rule asks for it (a `sample` of any process): said at debug */
 };
 
 static void note_free(struct source_note *n) {
         struct go_note *g = (struct go_note *) n;
         http_request_cancel(g->in_flight);
-        if (g->st) {
-                if (g->prev)
-                        g->prev->next = g->next;
-                else
-                        g->st->notes = g->next;
-                if (g->next)
-                        g->next->prev = g->prev;
-        }
+        runtime_note_unlist(&g->rn);
         if (g->netns_fd >= 0)
                 close(g->netns_fd);
         free(g);
@@ -108,28 +91,25 @@ static int go_open(const struct source_env *env, void **ret_state) {
 static void go_close(void *state) {
         struct go_source_state *st = state;
         /* Targets may outlive the source: their notes forget it. */
-        for (struct go_note *g = st->notes; g; g = g->next) {
+        for (struct runtime_note *n = st->notes; n; n = n->next) {
+                struct go_note *g = (struct go_note *) n;
                 g->st = NULL;
                 g->in_flight = NULL;
+                n->list = NULL;
         }
         http_loop_free(st->http);
         free(st);
 }
 
 static struct go_note *note_of(struct go_source_state *st, struct target *tg) {
-        if (!tg->notes[METRIC_SOURCE_GO]) {
-                struct go_note *g = calloc(1, sizeof *g);
-                if (!g)
-                        return NULL;
-                *g = (struct go_note) { .note.free = note_free, .st = st, .pid = tg->id.pid, .netns_fd = -1,
-                                        .next = st->notes };
-                target_describe(tg, g->what, sizeof g->what);
-                if (st->notes)
-                        st->notes->prev = g;
-                st->notes = g;
-                tg->notes[METRIC_SOURCE_GO] = &g->note;
+        bool made = !tg->notes[METRIC_SOURCE_GO];
+        struct go_note *g = (struct go_note *) runtime_note_of(tg, METRIC_SOURCE_GO, sizeof *g, note_free, &st->notes,
+                                                               "go.*");
+        if (g && made) {
+                g->st = st;
+                g->netns_fd = -1;
         }
-        return (struct go_note *) tg->notes[METRIC_SOURCE_GO];
+        return g;
 }
 
 /* Every Go executable since Go 1.13 carries its build information in a
@@ -174,20 +154,11 @@ static int open_netns(const struct proc_root *root, pid_t pid, int *ret_fd) {
         return 0;
 }
 
-static usec_t backoff(unsigned failures) {
-        usec_t d = USEC_PER_SEC << (failures < 7 ? failures - 1 : 6);
-        return d < BACKOFF_MAX ? d : BACKOFF_MAX;
-}
-
-/* No values for now, and why: said once, until it gives values again. */
+/* No values for now, and why (said once); `next`: what to do then. */
 static void give_up_for_now(struct go_note *g, enum go_state next, const char *why) {
-        g->failures++;
-        g->not_before = now_usec(CLOCK_MONOTONIC) + backoff(g->failures);
         g->state = next;
         g->queued = 0;
-        if (!g->said)
-                log_msg(g->quiet ? LOG_DEBUG : LOG_WARNING, "%s: no go.* metrics: %s", g->what, why);
-        g->said = true;
+        runtime_note_failed(&g->rn, why);
 }
 
 static void fetch_next(struct go_note *g);
@@ -223,10 +194,7 @@ static void on_fetched(long status, const char *why, void *userdata) {
                 snprintf(reason, sizeof reason, "%s: %s answered with no %s", name, g->endpoint,
                          g->fetching == METRIC_GO_GOROUTINES ? "\"goroutine profile: total\" line" : "HeapInuse");
         else {
-                if (g->said)
-                        log_info("%s: go.* metrics from %s again", g->what, g->endpoint);
-                g->said = false;
-                g->failures = 0;
+                runtime_note_answered(&g->rn, g->endpoint);
                 fetch_next(g);
                 return;
         }
@@ -259,7 +227,7 @@ static void on_probed(long status, const char *why, void *userdata) {
                 return;
         }
         g->state = GO_FOUND;
-        log_info("%s: go.* metrics from http://%s/debug/pprof/", g->what, g->endpoint);
+        log_info("%s: go.* metrics from http://%s/debug/pprof/", g->rn.what, g->endpoint);
         fetch_next(g);
 }
 
@@ -282,16 +250,16 @@ static void probe_next(struct go_note *g) {
 /* Looks for its endpoint; -ESRCH when it is gone. */
 static int discover(struct go_note *g) {
         const struct proc_root *root = g->st->root;
-        if (!is_go_program(root, g->pid)) {
-                if (proc_is_gone(root, g->pid))
+        if (!is_go_program(root, g->rn.pid)) {
+                if (proc_is_gone(root, g->rn.pid))
                         return -ESRCH;
                 /* It may exec a Go program later (a shell's wrapper). */
                 give_up_for_now(g, GO_NOT_GO, "not a Go program (its executable has no .go.buildinfo section)");
                 return 0;
         }
-        int r = listening_of_process(root, g->pid, g->candidates, LISTEN_MAX, &g->n_candidates);
+        int r = listening_of_process(root, g->rn.pid, g->candidates, LISTEN_MAX, &g->n_candidates);
         if (r < 0) {
-                if (proc_is_gone(root, g->pid))
+                if (proc_is_gone(root, g->rn.pid))
                         return -ESRCH;
                 char why[100];
                 snprintf(why, sizeof why, "cannot list its sockets: %s", strerror(-r));
@@ -337,22 +305,22 @@ static int go_read(void *state, struct target *tg, metric_set want, struct readi
         g->fresh &= ~want;
         bool asked;
         const char *given = rules_of(tg, &g->timeout, &asked);
-        g->quiet = !asked;
+        g->rn.quiet = !asked;
         /* A reload may give an endpoint, change it or take it away. */
         if (given ? !g->given || strcmp(given, g->endpoint) != 0 : g->given) {
                 snprintf(g->endpoint, sizeof g->endpoint, "%s", given ? given : "");
                 g->given = given;
                 g->state = given ? GO_FOUND : GO_UNKNOWN;
-                g->not_before = 0;
+                g->rn.not_before = 0;
         }
-        if (!st->loop || g->in_flight || now_usec(CLOCK_MONOTONIC) < g->not_before)
+        if (!st->loop || g->in_flight || runtime_note_backing_off(&g->rn))
                 return 0;
         int e;
         if (!st->http && (e = http_loop_new(st->loop, &st->http)) < 0)
                 return e;
         if (!g->netns_known) {
-                if ((e = open_netns(st->root, g->pid, &g->netns_fd)) < 0)
-                        return proc_is_gone(st->root, g->pid) ? -ESRCH : 0;
+                if ((e = open_netns(st->root, g->rn.pid, &g->netns_fd)) < 0)
+                        return proc_is_gone(st->root, g->rn.pid) ? -ESRCH : 0;
                 g->netns_known = true;
         }
         g->queued = want & GO_METRICS;
