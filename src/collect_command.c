@@ -28,13 +28,13 @@ static int parse_action_list(const char *list, struct action **ret, size_t *ret_
                     a.kind == ACTION_JVM_JCMD) {
                         static const char *const names[] = {
                                 "core", "stacks", "profile", "jvm.threaddump", "jvm.heapdump", "go.goroutines",
-                                "go.heap", "go.profile", "dotnet.dump", NULL,
+                                "go.heap", "go.profile", "dotnet.dump", "dotnet.trace", NULL,
                         };
                         const char *hint = suggest_near_miss(tok, names);
-                        char msg[220];
+                        char msg[240];
                         snprintf(msg, sizeof msg, "collect: unknown action '%%s' (%s%s%s)", hint ? "did you mean '" : "",
                                  hint ? hint : "core, stacks, profile, jvm.threaddump, jvm.heapdump, go.goroutines, "
-                                               "go.heap, go.profile, dotnet.dump",
+                                               "go.heap, go.profile, dotnet.dump, dotnet.trace",
                                  hint ? "'?" : "");
                         free(acts);
                         usage_error(msg, tok);

@@ -24,6 +24,7 @@ static const action_fn action_fns[_ACTION_MAX] = {
         [ACTION_GO_HEAP] = collect_go_heap,
         [ACTION_GO_PROFILE] = collect_go_profile,
         [ACTION_DOTNET_DUMP] = collect_dotnet_dump,
+        [ACTION_DOTNET_TRACE] = collect_dotnet_trace,
 };
 
 static int save(struct artifact *a, json_t *doc) {

@@ -142,8 +142,7 @@ static int read_all(int fd, uint8_t *buf, size_t n, usec_t deadline) {
         return 0;
 }
 
-int dotnet_exchange(int fd, struct dotnet_ipc_writer *w, usec_t timeout, struct dotnet_reply *ret, char *why,
-                    size_t size) {
+int dotnet_send(int fd, struct dotnet_ipc_writer *w, char *why, size_t size) {
         int len = dotnet_ipc_finish(w);
         if (len < 0) {
                 snprintf(why, size, "the request is too long");
@@ -153,9 +152,17 @@ int dotnet_exchange(int fd, struct dotnet_ipc_writer *w, usec_t timeout, struct 
                 snprintf(why, size, "cannot send the request: %m");
                 return -EIO;
         }
+        return 0;
+}
+
+int dotnet_exchange(int fd, struct dotnet_ipc_writer *w, usec_t timeout, struct dotnet_reply *ret, char *why,
+                    size_t size) {
+        int r = dotnet_send(fd, w, why, size);
+        if (r < 0)
+                return r;
         usec_t deadline = now_usec(CLOCK_MONOTONIC) + timeout;
         uint8_t head[DOTNET_IPC_HEADER_SIZE];
-        int r = read_all(fd, head, sizeof head, deadline);
+        r = read_all(fd, head, sizeof head, deadline);
         if (r == 0 && dotnet_ipc_parse_header(head, sizeof head, &ret->header) < 0)
                 r = -EBADMSG;
         ret->len = r == 0 ? ret->header.size - DOTNET_IPC_HEADER_SIZE : 0;

@@ -26,6 +26,8 @@ struct dotnet_reply {
         size_t len;
 };
 
+/* Sends the message, not waiting for its reply. */
+int dotnet_send(int fd, struct dotnet_ipc_writer *w, char *why, size_t size);
 /* Sends the message and reads the reply, all within `timeout`. An error
  * reply (0xFFFF) is -EREMOTEIO with its HRESULT in words in `why`. */
 int dotnet_exchange(int fd, struct dotnet_ipc_writer *w, usec_t timeout, struct dotnet_reply *ret, char *why,

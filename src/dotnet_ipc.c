@@ -1,6 +1,7 @@
 #include "dotnet_ipc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint8_t magic[14] = "DOTNET_IPC_V1";
@@ -58,13 +59,13 @@ void dotnet_ipc_put_string(struct dotnet_ipc_writer *w, const char *s) {
                         w->buf[at + i] = (uint8_t) (units >> (8 * i));
 }
 
-void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, const struct dotnet_provider *p,
-                                size_t n) {
-        static const uint8_t no_rundown = 0;
+void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, bool rundown,
+                                const struct dotnet_provider *p, size_t n) {
+        uint8_t rundown_byte = rundown;
         dotnet_ipc_begin(w, DOTNET_SET_EVENTPIPE, DOTNET_EVENTPIPE_COLLECT2);
         dotnet_ipc_put_u32(w, buffer_mib);
         dotnet_ipc_put_u32(w, 1);               /* nettrace */
-        put(w, &no_rundown, 1);
+        put(w, &rundown_byte, 1);
         dotnet_ipc_put_u32(w, (uint32_t) n);
         for (size_t i = 0; i < n; i++) {
                 dotnet_ipc_put_u32(w, (uint32_t) p[i].keywords);
@@ -73,6 +74,31 @@ void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib
                 dotnet_ipc_put_string(w, p[i].name);
                 dotnet_ipc_put_string(w, p[i].filter ? p[i].filter : "");
         }
+}
+
+int dotnet_provider_parse(const char *spec, char *name, size_t size, struct dotnet_provider *ret) {
+        size_t n = strcspn(spec, ":");
+        if (n == 0 || n >= size || strspn(spec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") < n)
+                return -EINVAL;
+        memcpy(name, spec, n);
+        name[n] = 0;
+        *ret = (struct dotnet_provider) { .name = name, .keywords = UINT64_MAX, .level = 5 };
+        const char *p = spec + n;
+        char *end;
+        if (*p == ':') {
+                errno = 0;
+                ret->keywords = strtoull(p + 1, &end, 0);
+                if (errno || end == p + 1 || (*end && *end != ':'))
+                        return -EINVAL;
+                p = end;
+        }
+        if (*p == ':') {
+                unsigned long level = strtoul(p + 1, &end, 10);
+                if (end == p + 1 || *end || level > 5)
+                        return -EINVAL;
+                ret->level = (uint32_t) level;
+        }
+        return 0;
 }
 
 int dotnet_ipc_finish(struct dotnet_ipc_writer *w) {

@@ -22,6 +22,7 @@ enum {
 };
 enum {
         DOTNET_DUMP_CREATE3 = 0x03,     /* answers an HRESULT and the runtime's own words */
+        DOTNET_EVENTPIPE_STOP = 0x01,
         DOTNET_EVENTPIPE_COLLECT2 = 0x03,       /* CollectTracing2: a session streamed on the connection */
         DOTNET_PROCESS_INFO2 = 0x04,    /* ProcessInfo with the entry assembly and runtime version */
         DOTNET_SERVER_OK = 0x00,
@@ -75,9 +76,15 @@ struct dotnet_provider {
         uint32_t level;         /* 4: informational */
         const char *filter;     /* "EventCounterIntervalSec=1"; NULL: none */
 };
-/* CollectTracing2: a nettrace stream of `buffer_mib`, no rundown. */
-void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, const struct dotnet_provider *p,
-                                size_t n);
+/* CollectTracing2: a nettrace stream of `buffer_mib`; with `rundown`, the
+ * runtime describes its loaded methods when the session stops (what a
+ * profile needs to name its frames). */
+void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, bool rundown,
+                                const struct dotnet_provider *p, size_t n);
+/* "Name[:keywords[:level]]", as dotnet-trace's --providers takes each:
+ * keywords hex (0x…) or decimal, level 0–5 (default: all keywords, 5).
+ * The name is copied into name (at most size). -EINVAL when malformed. */
+int dotnet_provider_parse(const char *spec, char *name, size_t size, struct dotnet_provider *ret);
 
 /* An error reply's HRESULT, in words where known. */
 const char *dotnet_ipc_hresult_text(uint32_t hr);

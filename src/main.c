@@ -251,7 +251,8 @@ static const struct { const char *name, *what; } subcommands[] = {
                    "1 invalid." },
         { "sample", "Prints what the rules would see of processes and cgroups, every DURATION." },
         { "collect", "Captures now: ACTION is core, stacks, profile, jvm.threaddump, jvm.heapdump,\n"
-                     "go.goroutines, go.heap, go.profile or dotnet.dump; prints the artifact's path." },
+                     "go.goroutines, go.heap, go.profile, dotnet.dump or dotnet.trace; prints the artifact's\n"
+                     "path." },
         { "list", "Lists the artifacts in the output directory, oldest first, and how many, how large,\n"
                   "and since when; --since 12h (or a UTC time, 2026-11-22T02:00Z), --rule and --target\n"
                   "(a comm or a PID) narrow the list." },

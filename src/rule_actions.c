@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "dotnet_ipc.h"
 #include "rule_when.h"
 #include "suggest.h"
 #include "units.h"
@@ -149,6 +150,39 @@ static void parse_dotnet_dump(struct schema_ctx *c, const struct ynode *n, struc
                 schema_err(c, v, "type: '%s' is none of mini, heap, triage, full", v->scalar);
 }
 
+/* dotnet.trace: {duration: 30s, providers: ["Name[:keywords[:level]]", …]}. */
+static void parse_dotnet_trace(struct schema_ctx *c, const struct ynode *n, struct action *a) {
+        static const char *const keys[] = { "duration", "providers", NULL };
+        if (!schema_want(c, n, YNODE_MAP, "dotnet.trace"))
+                return;
+        schema_check_keys(c, n, "dotnet.trace", keys, NULL);
+        const struct ynode *v;
+        if ((v = schema_get(n, "duration")) && schema_duration(c, v, "duration", &a->duration) &&
+            (a->duration < USEC_PER_SEC || a->duration > 3600 * USEC_PER_SEC))
+                schema_err(c, v, "duration: %s is outside 1s to 1h", v->scalar);
+        if (!(v = schema_get(n, "providers")) || !schema_want(c, v, YNODE_SEQ, "providers"))
+                return;
+        if (v->n == 0 || v->n > 32) {
+                schema_err(c, v, "providers: 1 to 32 of them");
+                return;
+        }
+        a->providers = calloc(v->n + 1, sizeof *a->providers);
+        if (!a->providers)
+                abort();
+        for (size_t i = 0; i < v->n; i++) {
+                char name[128];
+                struct dotnet_provider p;
+                if (!schema_want(c, v->items[i], YNODE_SCALAR, "a provider"))
+                        break;
+                if (dotnet_provider_parse(v->items[i]->scalar, name, sizeof name, &p) < 0) {
+                        schema_err(c, v->items[i], "provider '%s' is not Name[:keywords[:level]], such as "
+                                   "Microsoft-Windows-DotNETRuntime:0x1:4", v->items[i]->scalar);
+                        break;
+                }
+                a->providers[i] = schema_strdup(c, v->items[i]);
+        }
+}
+
 void rule_parse_go(struct schema_ctx *c, const struct ynode *n, struct rule *r) {
         static const char *const keys[] = { "pprof", NULL };
         if (!schema_want(c, n, YNODE_MAP, "go"))
@@ -171,7 +205,7 @@ void rule_parse_go(struct schema_ctx *c, const struct ynode *n, struct rule *r) 
 
 static const char *const action_names[] = {
         "core", "stacks", "exec", "signal", "profile", "jvm.threaddump", "jvm.heapdump", "jvm.jcmd",
-        "go.goroutines", "go.heap", "go.profile", "dotnet.dump", NULL,
+        "go.goroutines", "go.heap", "go.profile", "dotnet.dump", "dotnet.trace", NULL,
 };
 
 static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct action *a) {
@@ -194,7 +228,7 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
                 else
                         schema_err(c, key, "unknown action '%s' (core, stacks, profile, exec, signal, "
                                    "jvm.threaddump, jvm.heapdump, jvm.jcmd, go.goroutines, go.heap, go.profile, "
-                                   "dotnet.dump)",
+                                   "dotnet.dump, dotnet.trace)",
                                    name);
                 return false;
         }
@@ -226,6 +260,10 @@ static bool parse_action(struct schema_ctx *c, const struct ynode *n, struct act
         case ACTION_DOTNET_DUMP:
                 if (opts && !schema_is_null(opts))
                         parse_dotnet_dump(c, opts, a);
+                return true;
+        case ACTION_DOTNET_TRACE:
+                if (opts && !schema_is_null(opts))
+                        parse_dotnet_trace(c, opts, a);
                 return true;
         case ACTION_STACKS:
         case ACTION_JVM_THREADDUMP:
@@ -301,6 +339,10 @@ void action_clear(struct action *a) {
         a->argv = NULL;
         free(a->jcmd);
         a->jcmd = NULL;
+        for (char **p = a->providers; p && *p; p++)
+                free(*p);
+        free(a->providers);
+        a->providers = NULL;
 }
 
 int action_from_command_line(const char *line, usec_t timeout, struct action *ret) {

@@ -24,6 +24,7 @@ enum action_kind {
         ACTION_GO_HEAP,
         ACTION_GO_PROFILE,
         ACTION_DOTNET_DUMP,
+        ACTION_DOTNET_TRACE,
         _ACTION_MAX,
 };
 
@@ -36,10 +37,11 @@ struct action {
         bool compress_zstd;     /* core: {compress: zstd} */
         bool filter_set;        /* core: {filter: 0x33}, else the process's coredump_filter */
         unsigned filter;
-        usec_t duration;        /* profile, go.profile: 0 = 10s */
+        usec_t duration;        /* profile, go.profile, dotnet.trace: 0 = 10s */
         unsigned frequency;     /* profile: Hz, 0 = 99 */
         char *jcmd;             /* jvm.jcmd: the command and its arguments, as jcmd takes them */
         unsigned dotnet_dump_type;      /* dotnet.dump: enum dotnet_dump_type, 0 = heap */
+        char **providers;       /* dotnet.trace: "Name[:keywords[:level]]"s; NULL: CPU sampling */
 };
 
 struct target_match {

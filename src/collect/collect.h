@@ -95,6 +95,8 @@ int collect_go_heap(struct collect_ctx *ctx, const struct action *a, struct acti
 int collect_go_profile(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* A .NET runtime's own dump over its diagnostics IPC (dotnet.c): dotnet.dmp. */
 int collect_dotnet_dump(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
+/* An EventPipe session of a->duration written as trace.nettrace. */
+int collect_dotnet_trace(struct collect_ctx *ctx, const struct action *a, struct action_result *res);
 /* proc/: status, limits, maps, smaps_rollup, cgroup, stat, cmdline, fds. */
 int collect_snapshot(struct collect_ctx *ctx, struct action_result *res);
 

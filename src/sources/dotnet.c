@@ -228,10 +228,9 @@ static int start_session(struct dotnet_note *n) {
                 return 0;
         }
         static struct dotnet_ipc_writer w;
-        dotnet_ipc_collect_tracing(&w, BUFFER_MIB, p, np);
-        int len = dotnet_ipc_finish(&w);
-        if (len < 0 || send(n->fd, w.buf, (size_t) len, MSG_NOSIGNAL | MSG_DONTWAIT) != len ||
-            fcntl(n->fd, F_SETFL, O_NONBLOCK) < 0 || (r = nettrace_new(&n->trace)) < 0 ||
+        dotnet_ipc_collect_tracing(&w, BUFFER_MIB, false, p, np);
+        if (dotnet_send(n->fd, &w, why, sizeof why) < 0 || fcntl(n->fd, F_SETFL, O_NONBLOCK) < 0 ||
+            (r = nettrace_new(&n->trace)) < 0 ||
             (r = loop_add_io(n->st->loop, n->fd, EPOLLIN, on_readable, n, &n->watch)) < 0) {
                 give_up_for_now(n, "cannot start the counters session");
                 return 0;

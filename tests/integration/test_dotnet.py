@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AUTODUMP, check_shipped_rules, wait_for, watch_until_fired
+from conftest import AUTODUMP, artifacts, check_shipped_rules, complete_trigger, wait_for, watch_until_fired
 
 SOURCE = Path(__file__).parents[1] / "targets/dotnet"
 
@@ -169,3 +169,53 @@ def test_sample_shows_dotnet_counters_and_a_non_dotnet_rule_says_why_once(tmp_pa
 
 def test_the_shipped_dotnet_rules_are_valid():
     check_shipped_rules("dotnet.yaml", 5)
+
+
+NETTRACE_STAT = os.environ.get("NETTRACE_STAT", str(Path(__file__).parents[2] / "build/tests/tools/nettrace_stat"))
+
+
+def events_by_provider(trace):
+    """Events of a nettrace file, counted by provider, by autodump's own parser."""
+    out = subprocess.run([NETTRACE_STAT, str(trace)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr        # a whole stream, to its end
+    counts = {}
+    for line in out.stdout.splitlines():
+        n, key = line.split("\t")
+        provider = key.split("/")[0]
+        counts[provider] = counts.get(provider, 0) + int(n)
+    return counts
+
+
+def test_dotnet_trace_is_a_whole_nettrace_with_samples_and_the_rundown(tmp_path, rules, autodump, program):
+    program("--after", 1, "alloc", 40, "TRACED")
+    rule = ("  - name: {name}\n    target: {{comm: dotnet, cmdline: 'Misbehave.dll --after 1 alloc 40'}}\n"
+            "    metric: rss\n    interval: 200ms\n    when: {{above: 50MiB}}\n    max: 1\n    actions: [{action}]\n")
+    r = rules("rules:\n" + rule.format(name="cpu", action="{dotnet.trace: {duration: 2s}}")
+              + rule.format(name="samples", action="{dotnet.trace: {duration: 1s, providers: "
+                                                    "['Microsoft-DotNETCore-SampleProfiler:0:4']}}"))
+    out = tmp_path / "out"
+    a = autodump("watch", "-r", r, "-o", out)
+    both = wait_for(lambda: len(artifacts(out)) == 2 and artifacts(out), 60, what=a.text())
+    traces = {}
+    for d in both:
+        doc = complete_trigger(d, 60)
+        assert doc["actions"][0]["status"] == "ok" and doc["actions"][0]["seconds"] < 15, doc["actions"]
+        traces[doc["rule"]] = events_by_provider(d / "trace.nettrace")
+    # CPU samples, runtime events, and the rundown that names the methods.
+    cpu = traces["cpu"]
+    assert cpu.get("Microsoft-DotNETCore-SampleProfiler", 0) > 100, cpu
+    assert cpu.get("Microsoft-Windows-DotNETRuntime", 0) > 0, cpu
+    assert cpu.get("Microsoft-Windows-DotNETRuntimeRundown", 0) > 0, cpu
+    # The providers given, and no others (the runtime adds its own rundown
+    # and process information).
+    assert traces["samples"].get("Microsoft-DotNETCore-SampleProfiler", 0) > 100, traces["samples"]
+    assert "Microsoft-Windows-DotNETRuntime" not in traces["samples"], traces["samples"]
+
+
+def test_a_provider_that_is_not_one_is_refused_at_load(rules):
+    r = rules("rules:\n  - name: bad\n    metric: rss\n    when: {above: 1GiB}\n"
+              "    actions: [{dotnet.trace: {providers: ['Microsoft-Windows-DotNETRuntime:0xZZ']}}]\n")
+    out = subprocess.run([AUTODUMP, "check", "-r", r], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert ":5:43: provider 'Microsoft-Windows-DotNETRuntime:0xZZ' is not Name[:keywords[:level]]" in out.stderr, \
+        out.stderr
