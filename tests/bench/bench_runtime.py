@@ -62,6 +62,42 @@ def rows(tmp, pids, interval, metric_sets, seconds, what):
         print(f"{' + '.join(metrics):>52}  {ours:6.2f} µs  {theirs:6.2f} µs")
 
 
+def latency(tmp, runs=5):
+    """From a .NET heap crossing a rule's threshold (the program says when
+    it has allocated) to the dump's capture starting (trigger.json), at a
+    1 s interval: the runtime sends its counters once an interval, and a
+    sample hands out what came since the one before."""
+    import datetime
+    import json
+    waits = []
+    for i in range(runs):
+        rules = tmp / "latency.yaml"
+        rules.write_text("rules:\n  - name: heap\n    target: {comm: dotnet, cmdline: 'Misbehave.dll --after 2'}\n"
+                         "    metric: dotnet.gc_heap_size\n    interval: 1s\n    when: {above: 40MiB}\n"
+                         "    max: 1\n    actions: [stacks]\n")
+        out = tmp / f"latency-{i}"
+        p = subprocess.Popen(["dotnet", tmp / "dn/Misbehave.dll", "--after", "2", "alloc", "60", "L"],
+                             stdout=subprocess.PIPE, text=True)
+        a = subprocess.Popen([AUTODUMP, "watch", "-q", "-r", rules, "-o", out], stderr=subprocess.DEVNULL)
+        try:
+            p.stdout.readline()
+            crossed = int(p.stdout.readline().split()[1]) / 1000
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not list(out.glob("*/trigger.json")):
+                time.sleep(0.05)
+            (trigger,) = out.glob("*/trigger.json")
+            started = json.loads(trigger.read_text())["capture_started"]
+            waits.append(datetime.datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() - crossed)
+        finally:
+            a.terminate()
+            a.wait()
+            p.kill()
+            p.wait()
+    waits.sort()
+    print(f"# .NET heap past a 1 s rule's threshold to its capture starting, {runs} runs: "
+          f"min {waits[0]:.2f} s, median {waits[len(waits) // 2]:.2f} s, max {waits[-1]:.2f} s")
+
+
 def start(argv, n):
     ps = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(n)]
     for p in ps:
@@ -108,6 +144,7 @@ def main():
             env = dict(os.environ, DOTNET_CLI_HOME=str(tmp), DOTNET_NOLOGO="1", DOTNET_CLI_TELEMETRY_OPTOUT="1")
             subprocess.run(["dotnet", "build", "-c", "Release", "-o", tmp / "dn", "--nologo"], cwd=tmp, env=env,
                            check=True, stdout=subprocess.DEVNULL)
+            latency(tmp)
             for n in (1, o.targets):
                 nets = start(["dotnet", tmp / "dn/Misbehave.dll", "idle"], n)
                 try:

@@ -122,7 +122,7 @@ def test_a_dotnet_program_in_its_own_pid_and_mount_namespace(tmp_path, dll):
         stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "ready 1"
-        assert p.stdout.readline().strip() == "misbehaved"
+        assert p.stdout.readline().startswith("misbehaved ")
         pid = wait_for(lambda: runtime_of(marker), 10, what="the namespaced runtime")
         d, act = collect(pid, tmp_path / "out")
         assert act["status"] == "ok", act

@@ -1,5 +1,6 @@
 // Misbehave: a .NET program for autodump's tests. Prints "ready PID" once
-// its runtime is up, then after --after seconds misbehaves as told:
+// its runtime is up, then after --after seconds misbehaves as told, and
+// prints "misbehaved" and the Unix time in ms:
 //   alloc MIB MARKER   keeps MIB MiB of strings reachable, each holding MARKER
 //   starve N           queues N thread-pool work items that each block a minute
 //   idle               does nothing
@@ -54,7 +55,8 @@ static class Misbehave
                 Console.Error.WriteLine("unknown mode " + rest[0]);
                 return 2;
         }
-        Console.WriteLine("misbehaved");
+        // When, for the benchmark of how soon a rule's capture starts.
+        Console.WriteLine("misbehaved " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Thread.Sleep(Timeout.Infinite);
         return 0;
     }
