@@ -18,6 +18,7 @@ struct nettrace {
         enum { AT_MAGIC, AT_OBJECT, AT_END, AT_BAD } state;
         struct nettrace_meta **metas;   /* each with its description in the same allocation */
         size_t n_metas;
+        uint64_t ticks_per_second;
 };
 
 /* A bounded read cursor: running past the end sets `short_`. */
@@ -115,7 +116,7 @@ static int add_meta(struct nettrace *p, const uint8_t *payload, size_t len) {
         bool ok = get_utf16(&c, m->provider, sizeof m->provider);
         m->event_id = (uint32_t) get_le(&c, 4);
         ok = ok && get_utf16(&c, m->name, sizeof m->name);
-        get_le(&c, 8 + 4 + 4);  /* keywords, version, level */
+        take(&c, 8 + 4 + 4);    /* keywords, version, level */
         if (!ok || c.short_ || m->id == 0) {
                 free(m);
                 return -EBADMSG;
@@ -136,6 +137,7 @@ static int add_meta(struct nettrace *p, const uint8_t *payload, size_t len) {
 struct header_state {
         uint32_t metadata_id, sequence, processor, stack_id, payload_size;
         uint64_t capture_thread, thread, timestamp;
+        uint8_t activity[16];
 };
 
 static void read_compressed_header(struct cursor *c, struct header_state *h) {
@@ -156,8 +158,9 @@ static void read_compressed_header(struct cursor *c, struct header_state *h) {
         if (*flags & 8)
                 h->stack_id = (uint32_t) get_varint(c);
         h->timestamp += get_varint(c);
-        if (*flags & 16)
-                take(c, 16);
+        const uint8_t *activity = *flags & 16 ? take(c, 16) : NULL;
+        if (activity)
+                memcpy(h->activity, activity, 16);
         if (*flags & 32)
                 take(c, 16);
         if (*flags & 128)
@@ -173,7 +176,10 @@ static void read_plain_header(struct cursor *c, struct header_state *h) {
         h->processor = (uint32_t) get_le(c, 4);
         h->stack_id = (uint32_t) get_le(c, 4);
         h->timestamp = get_le(c, 8);
-        take(c, 32);            /* activity ids */
+        const uint8_t *activity = take(c, 16);
+        if (activity)
+                memcpy(h->activity, activity, 16);
+        take(c, 16);            /* the related activity */
         h->payload_size = (uint32_t) get_le(c, 4);
 }
 
@@ -207,6 +213,7 @@ static int parse_block(struct nettrace *p, const uint8_t *block, size_t len, uin
                         continue;       /* an event whose description was lost: skipped */
                 struct nettrace_event ev = { .meta = m, .payload = payload, .len = h.payload_size,
                                              .timestamp = h.timestamp };
+                memcpy(ev.activity, h.activity, sizeof ev.activity);
                 fn(&ev, userdata);
         }
         return c.short_ ? -EBADMSG : 0;
@@ -239,9 +246,13 @@ static int parse_object(struct nettrace *p, nettrace_event_fn fn, void *userdata
         if (*end_type != TAG_END_OBJECT)
                 return -EBADMSG;
         if (strcmp(name, "Trace") == 0) {
-                /* The sync time, QPC sync and frequency, pointer size, pid,
-                 * processors, sampling rate: nothing a counter needs. */
-                take(&c, 16 + 8 + 8 + 4 * 4);
+                /* The sync time and QPC, the QPC frequency, pointer size,
+                 * pid, processors, sampling rate: the frequency is kept. */
+                take(&c, 16 + 8);
+                uint64_t frequency = get_le(&c, 8);
+                take(&c, 4 * 4);
+                if (!c.short_)
+                        p->ticks_per_second = frequency;
         } else if (strcmp(name, "EventBlock") == 0 || strcmp(name, "MetadataBlock") == 0 ||
                    strcmp(name, "StackBlock") == 0 || strcmp(name, "SPBlock") == 0) {
                 uint32_t size = (uint32_t) get_le(&c, 4);
@@ -362,6 +373,10 @@ static double number(const uint8_t *b, uint32_t type) {
         default:
                 return 0;       /* decimal, date, guid: not numbers a rule reads */
         }
+}
+
+uint64_t nettrace_ticks_per_second(const struct nettrace *p) {
+        return p->ticks_per_second;
 }
 
 static int walk_object(struct walk *w, int depth) {

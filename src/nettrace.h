@@ -29,7 +29,8 @@ struct nettrace_event {
         const struct nettrace_meta *meta;
         const uint8_t *payload;
         size_t len;
-        uint64_t timestamp;     /* QPC ticks */
+        uint64_t timestamp;     /* QPC ticks: nettrace_ticks_per_second() a second */
+        uint8_t activity[16];   /* what pairs an operation's start with its stop */
 };
 
 typedef void (*nettrace_event_fn)(const struct nettrace_event *ev, void *userdata);
@@ -42,6 +43,9 @@ void nettrace_free(struct nettrace *p);
  * complete. 0, or 1 once the stream has ended; -EBADMSG when it is not a
  * nettrace stream or is corrupt (then it takes nothing more). */
 int nettrace_feed(struct nettrace *p, const void *data, size_t len, nettrace_event_fn fn, void *userdata);
+
+/* The stream's timestamp frequency (its Trace object's), 0 before it. */
+uint64_t nettrace_ticks_per_second(const struct nettrace *p);
 
 /* One primitive field of an event's payload, walked by its metadata:
  * nested objects flattened (their fields come in order), `value` for

@@ -25,14 +25,32 @@
 #include "../nettrace.h"
 #include "../rules.h"
 #include "../source.h"
+#include "dotnet_ops.h"
 #include "runtime_note.h"
 
 #define BUFFER_MIB 4
 
-enum provider { RUNTIME, HTTP, DNS, _PROVIDER_MAX };
+enum provider { RUNTIME, HTTP, DNS, SECURITY, ASPNET, TPL, _PROVIDER_MAX };
 
 static const char *const provider_names[_PROVIDER_MAX] = {
         [RUNTIME] = "System.Runtime", [HTTP] = "System.Net.Http", [DNS] = "System.Net.NameResolution",
+        [SECURITY] = "System.Net.Security", [ASPNET] = "Microsoft.AspNetCore.Hosting",
+        /* Its TasksFlowActivityIds keyword gives Start/Stop events the
+         * activity ids that pair them. */
+        [TPL] = "System.Threading.Tasks.TplEventSource",
+};
+#define TPL_FLOW_ACTIVITY_IDS 0x80
+
+/* The p99 metrics: an operation kind (dotnet_ops.h) and its provider. */
+static const struct timed {
+        enum metric metric;
+        enum dotnet_op op;
+        enum provider provider;
+} timed[] = {
+        { METRIC_DOTNET_HTTP_REQUEST_MS_P99, DOTNET_OP_HTTP, HTTP },
+        { METRIC_DOTNET_DNS_RESOLUTION_MS_P99, DOTNET_OP_DNS, DNS },
+        { METRIC_DOTNET_TLS_HANDSHAKE_MS_P99, DOTNET_OP_TLS, SECURITY },
+        { METRIC_DOTNET_ASPNET_REQUEST_MS_P99, DOTNET_OP_ASPNET, ASPNET },
 };
 
 /* Each metric's counter, and how its value is taken: a mean counter's
@@ -69,6 +87,7 @@ struct dotnet_note {
         int fd;                         /* the session's connection; -1: none */
         struct loop_source *watch;
         struct nettrace *trace;
+        struct dotnet_ops *ops;         /* the operations timed, while a session lasts */
         unsigned providers;             /* the session's, a bit each */
         unsigned interval_s;
         uint8_t reply[DOTNET_IPC_HEADER_SIZE + 8];
@@ -85,6 +104,8 @@ static void end_session(struct dotnet_note *n) {
         n->fd = -1;
         nettrace_free(n->trace);
         n->trace = NULL;
+        dotnet_ops_free(n->ops);
+        n->ops = NULL;
 }
 
 static void note_free(struct source_note *sn) {
@@ -156,6 +177,8 @@ static void on_field(const struct nettrace_field *f, void *userdata) {
 static void on_event(const struct nettrace_event *ev, void *userdata) {
         struct dotnet_note *n = userdata;
         struct counter_payload c = {};
+        if (n->ops)
+                dotnet_ops_event(n->ops, ev, nettrace_ticks_per_second(n->trace));
         if (strcmp(ev->meta->name, "EventCounters") != 0 || nettrace_fields(ev, on_field, &c) < 0)
                 return;
         for (size_t i = 0; i < ELEMENTSOF(counters); i++) {
@@ -219,7 +242,8 @@ static int start_session(struct dotnet_note *n) {
         snprintf(filter, sizeof filter, "EventCounterIntervalSec=%u", n->interval_s);
         for (int i = 0; i < _PROVIDER_MAX; i++)
                 if (n->providers & (1u << i))
-                        p[np++] = (struct dotnet_provider) { provider_names[i], 0, 4, filter };
+                        p[np++] = (struct dotnet_provider) { provider_names[i], i == TPL ? TPL_FLOW_ACTIVITY_IDS : 0, 4,
+                                                             i == TPL ? NULL : filter };
         int r = dotnet_connect(n->st->root, n->rn.pid, &n->fd, why, sizeof why);
         if (r < 0) {
                 if (proc_is_gone(n->st->root, n->rn.pid))
@@ -231,6 +255,8 @@ static int start_session(struct dotnet_note *n) {
         dotnet_ipc_collect_tracing(&w, BUFFER_MIB, false, p, np);
         if (dotnet_send(n->fd, &w, why, sizeof why) < 0 || fcntl(n->fd, F_SETFL, O_NONBLOCK) < 0 ||
             (r = nettrace_new(&n->trace)) < 0 ||
+            /* Operations are timed only for the rules that want them. */
+            ((n->providers & 1u << TPL) && (r = dotnet_ops_new(&n->ops)) < 0) ||
             (r = loop_add_io(n->st->loop, n->fd, EPOLLIN, on_readable, n, &n->watch)) < 0) {
                 give_up_for_now(n, "cannot start the counters session");
                 return 0;
@@ -246,6 +272,9 @@ static unsigned providers_of(metric_set want) {
         for (size_t i = 0; i < ELEMENTSOF(counters); i++)
                 if (want & METRIC_BIT(counters[i].metric))
                         p |= 1u << counters[i].provider;
+        for (size_t i = 0; i < ELEMENTSOF(timed); i++)
+                if (want & METRIC_BIT(timed[i].metric))
+                        p |= 1u << timed[i].provider | 1u << TPL;
         return p;
 }
 
@@ -274,6 +303,9 @@ static int dotnet_read(void *state, struct target *tg, metric_set want, struct r
                         r->have |= METRIC_BIT(m);
                 }
         n->fresh &= ~want;
+        for (size_t i = 0; n->ops && i < ELEMENTSOF(timed); i++)
+                if ((want & METRIC_BIT(timed[i].metric)) && dotnet_ops_p99(n->ops, timed[i].op, &r->raw[timed[i].metric]))
+                        r->have |= METRIC_BIT(timed[i].metric);
         bool asked;
         unsigned interval = interval_of(tg, &asked), providers = providers_of(want) | n->providers;
         n->rn.quiet = !asked;

@@ -168,7 +168,7 @@ def test_sample_shows_dotnet_counters_and_a_non_dotnet_rule_says_why_once(tmp_pa
 
 
 def test_the_shipped_dotnet_rules_are_valid():
-    check_shipped_rules("dotnet.yaml", 5)
+    check_shipped_rules("dotnet.yaml", 6)
 
 
 NETTRACE_STAT = os.environ.get("NETTRACE_STAT", str(Path(__file__).parents[2] / "build/tests/tools/nettrace_stat"))
@@ -219,3 +219,23 @@ def test_a_provider_that_is_not_one_is_refused_at_load(rules):
     assert out.returncode == 1
     assert ":5:43: provider 'Microsoft-Windows-DotNETRuntime:0xZZ' is not Name[:keywords[:level]]" in out.stderr, \
         out.stderr
+
+
+def test_a_slow_endpoint_fires_the_http_p99_rule(tmp_path, rules, autodump, program):
+    """HttpClient calls to a local HttpListener that answers in 600 ms: each
+    request's RequestStart/RequestStop paired by activity id."""
+    program("--after", 2, "http", 10, 600)
+    r = rules("rules:\n  - name: slow-calls\n    target: {comm: dotnet, cmdline: 'Misbehave.dll --after 2 http'}\n"
+              "    metric: dotnet.http.request_ms_p99\n    interval: 1s\n    when: {above: 500}\n    max: 1\n"
+              "    actions: [stacks]\n")
+    d, doc = watch_until_fired(autodump, r, tmp_path / "out", 60)
+    assert doc["metric"] == "dotnet.http.request_ms_p99" and 590 < doc["value"] < 1500, doc
+
+
+def test_refused_http_calls_fire_requests_failed(tmp_path, rules, autodump, program):
+    program("--after", 2, "http-refused", 20)
+    r = rules("rules:\n  - name: failing\n    target: {comm: dotnet, cmdline: 'Misbehave.dll --after 2 http-refused'}\n"
+              "    metric: dotnet.http.requests_failed\n    interval: 1s\n    when: {above: 10}\n    max: 1\n"
+              "    actions: [stacks]\n")
+    d, doc = watch_until_fired(autodump, r, tmp_path / "out", 60)
+    assert doc["metric"] == "dotnet.http.requests_failed" and 10 < doc["value"] <= 25, doc

@@ -3,11 +3,18 @@
 // prints "misbehaved" and the Unix time in ms:
 //   alloc MIB MARKER   keeps MIB MiB of strings reachable, each holding MARKER
 //   starve N           queues N thread-pool work items that each block a minute
+//   http N MS          calls a local HttpListener N times a second with
+//                      HttpClient; it answers after MS ms (status 200)
+//   http-refused N     calls a local port nobody listens on N times a second
 //   idle               does nothing
 using System;
 using System.Collections.Generic;
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using System.Threading.Tasks;
 
 static class Misbehave
 {
@@ -25,6 +32,49 @@ static class Misbehave
     static void BlockedWorker(object state)
     {
         Thread.Sleep(60000);
+    }
+
+    static int FreePort()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+
+    static void CallEvery(int perSecond, string url)
+    {
+        var client = new HttpClient();
+        new Thread(() =>
+        {
+            while (true)
+            {
+                client.GetAsync(url).ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); });
+                Thread.Sleep(1000 / perSecond);
+            }
+        }) { IsBackground = true }.Start();
+    }
+
+    static void CallSlowServer(int perSecond, int delayMs)
+    {
+        int port = FreePort();
+        var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        new Thread(() =>
+        {
+            while (true)
+            {
+                var context = listener.GetContext();
+                Task.Delay(delayMs).ContinueWith(_ =>
+                {
+                    context.Response.StatusCode = 200;
+                    context.Response.Close();
+                });
+            }
+        }) { IsBackground = true }.Start();
+        CallEvery(perSecond, $"http://127.0.0.1:{port}/slow");
     }
 
     static int Main(string[] args)
@@ -48,6 +98,12 @@ static class Misbehave
             case "starve":
                 for (int i = 0; i < int.Parse(rest[1]); i++)
                     ThreadPool.QueueUserWorkItem(BlockedWorker);
+                break;
+            case "http":
+                CallSlowServer(int.Parse(rest[1]), int.Parse(rest[2]));
+                break;
+            case "http-refused":
+                CallEvery(int.Parse(rest[1]), $"http://127.0.0.1:{FreePort()}/refused");
                 break;
             case "idle":
                 break;
