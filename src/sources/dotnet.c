@@ -92,6 +92,7 @@ struct dotnet_note {
         unsigned interval_s;
         uint8_t reply[DOTNET_IPC_HEADER_SIZE + 8];
         size_t n_reply;                 /* < sizeof reply: the session's answer is still coming */
+        usec_t heard;                   /* monotonic: when the runtime last sent anything */
         double value[_METRIC_MAX];
         metric_set fresh;               /* came and not handed out yet */
 };
@@ -202,6 +203,7 @@ static void on_readable(struct loop_source *s, int fd, uint32_t revents, void *u
         ssize_t got = read(fd, buf, sizeof buf);
         if (got < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
+        n->heard = now_usec(CLOCK_MONOTONIC);
         if (got <= 0) {
                 give_up_for_now(n, got == 0 ? "the runtime ended the session (it exits, or refused it)"
                                             : "the session's connection failed");
@@ -262,6 +264,7 @@ static int start_session(struct dotnet_note *n) {
                 return 0;
         }
         n->n_reply = 0;
+        n->heard = now_usec(CLOCK_MONOTONIC);
         return 0;
 }
 
@@ -314,6 +317,16 @@ static int dotnet_read(void *state, struct target *tg, metric_set want, struct r
                 end_session(n);
         n->providers = providers;
         n->interval_s = interval;
+        /* A runtime that is stopped or hung sends nothing, not even an
+         * end: after three of its intervals (5 s at least) that is the
+         * reason, and the session is started again later. */
+        usec_t silence = 3 * (usec_t) n->interval_s * USEC_PER_SEC;
+        if (n->fd >= 0 && now_usec(CLOCK_MONOTONIC) - n->heard > (silence > 5 * USEC_PER_SEC ? silence : 5 * USEC_PER_SEC)) {
+                char why[100];
+                snprintf(why, sizeof why, "the runtime sent nothing for %llu s (stopped, or hung?)",
+                         (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - n->heard) / USEC_PER_SEC));
+                give_up_for_now(n, why);
+        }
         if (!st->loop || n->fd >= 0 || runtime_note_backing_off(&n->rn))
                 return 0;
         return start_session(n);

@@ -7,6 +7,7 @@ diagnostics off."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -239,3 +240,30 @@ def test_refused_http_calls_fire_requests_failed(tmp_path, rules, autodump, prog
               "    actions: [stacks]\n")
     d, doc = watch_until_fired(autodump, r, tmp_path / "out", 60)
     assert doc["metric"] == "dotnet.http.requests_failed" and 10 < doc["value"] <= 25, doc
+
+
+def test_a_stopped_runtime_is_said_once_and_read_again_when_it_goes_on(tmp_path, rules, autodump, program):
+    """SIGSTOP: the stream goes quiet with no end; the loop does not wait on
+    it (a rule on another process still fires), the silence is the reason,
+    and the counters come back after SIGCONT."""
+    p = program("idle")
+    native = subprocess.Popen(["sleep", "60"])
+    try:
+        r = rules(f"rules:\n  - name: heap\n    target: {{pid: {p.pid}}}\n    metric: dotnet.gc_heap_size\n"
+                  "    interval: 1s\n    when: {above: 1TiB}\n    actions: [stacks]\n"
+                  f"  - name: other\n    target: {{pid: {native.pid}}}\n    metric: threads\n    interval: 1s\n"
+                  "    when: {above: 0, for: 12}\n    max: 1\n    actions: [stacks]\n")
+        out = tmp_path / "out"
+        a = autodump("watch", "-v", "-r", r, "-o", out)
+        time.sleep(3)
+        os.kill(p.pid, signal.SIGSTOP)
+        a.wait_log("no dotnet.* metrics: the runtime sent nothing for", 20)
+        wait_for(lambda: artifacts(out), 20, what=a.text())      # the other rule, meanwhile
+        os.kill(p.pid, signal.SIGCONT)
+        a.wait_log("dotnet.* metrics from its runtime again", 90)
+        a.stop()
+        assert a.text().count("the runtime sent nothing") == 1, a.text()
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+        native.kill()
+        native.wait()
