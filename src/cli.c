@@ -88,6 +88,7 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 { "from", required_argument, NULL, OPT_FROM },
                 { "to", required_argument, NULL, OPT_TO },
                 { "replay", required_argument, NULL, OPT_REPLAY },
+                { "type", required_argument, NULL, OPT_TYPE },
                 {},
         };
         int opt;
@@ -157,6 +158,7 @@ int parse_common(int argc, char **argv, const char *allowed, unsigned longs, str
                 case OPT_VIA: c->via = optarg; break;
                 case OPT_DURATION: c->duration = optarg; break;
                 case OPT_FREQUENCY: c->frequency = optarg; break;
+                case OPT_TYPE: c->dump_type = optarg; break;
                 case OPT_COMM: c->comm = optarg; break;
                 case OPT_RULE: c->rule = optarg; break;
                 case OPT_TARGET: c->target = optarg; break;

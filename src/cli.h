@@ -38,13 +38,13 @@ struct common {
         size_t n_expect_exit;
         int parent_death_signal;        /* -p */
         /* collect: the actions' options */
-        const char *compress, *filter, *via, *duration, *frequency;
+        const char *compress, *filter, *via, *duration, *frequency, *dump_type;
 };
 
 enum {
         OPT_DRY_RUN = 256, OPT_RECORD, OPT_JSON, OPT_CGROUP,
         OPT_COMPRESS, OPT_FILTER, OPT_VIA, OPT_DURATION, OPT_FREQUENCY, OPT_COMM, OPT_RULE, OPT_TARGET, OPT_SINCE,
-        OPT_FROM, OPT_TO, OPT_REPLAY,
+        OPT_FROM, OPT_TO, OPT_REPLAY, OPT_TYPE,
 };
 #define LONG(opt) (1u << ((opt) - 256))
 

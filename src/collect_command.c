@@ -1,6 +1,7 @@
 /* `autodump collect ACTION[,ACTION]... PID`: one capture, now, with the
  * actions' options on the command line (--compress, --filter, --via for
- * core; --duration, --frequency for profile). */
+ * core; --duration for profile, go.profile and dotnet.trace; --frequency
+ * for profile; --type for dotnet.dump). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "collect/symbols.h"
 #include "collector.h"
 #include "commands.h"
+#include "dotnet_ipc.h"
 #include "output_dir.h"
 #include "suggest.h"
 #include "units.h"
@@ -63,15 +65,22 @@ static struct action *find_action(struct action *acts, size_t n, enum action_kin
 /* The actions' options from the command line, each checked as a rule's
  * would be, and given only with its action. */
 static int apply_options(const struct common *c, struct action *acts, size_t n) {
-        struct action *core = find_action(acts, n, ACTION_CORE), *profile = find_action(acts, n, ACTION_PROFILE);
+        struct action *core = find_action(acts, n, ACTION_CORE), *profile = find_action(acts, n, ACTION_PROFILE),
+                      *go_profile = find_action(acts, n, ACTION_GO_PROFILE),
+                      *trace = find_action(acts, n, ACTION_DOTNET_TRACE), *dump = find_action(acts, n, ACTION_DOTNET_DUMP);
         const struct { const char *value, *option; bool present; } wanted[] = {
                 { c->compress, "--compress", core }, { c->filter, "--filter", core }, { c->via, "--via", core },
-                { c->duration, "--duration", profile }, { c->frequency, "--frequency", profile },
+                { c->duration, "--duration", profile || go_profile || trace }, { c->frequency, "--frequency", profile },
+                { c->dump_type, "--type", dump },
         };
         for (size_t i = 0; i < ELEMENTSOF(wanted); i++)
                 if (wanted[i].value && !wanted[i].present)
                         return usage_error("%s goes with an action that takes it (--compress, --filter, --via: core; "
-                                           "--duration, --frequency: profile)", wanted[i].option);
+                                           "--duration: profile, go.profile, dotnet.trace; --frequency: profile; "
+                                           "--type: dotnet.dump)", wanted[i].option);
+        int dump_type = c->dump_type ? dotnet_dump_type_from_name(c->dump_type) : 0;
+        if (dump_type < 0)
+                return usage_error("--type: '%s' is none of mini, heap, triage, full", c->dump_type);
         if (c->compress && strcmp(c->compress, "zstd") != 0)
                 return usage_error("--compress: '%s' is not a compression autodump knows (zstd)", c->compress);
         if (c->via && strcmp(c->via, "native") != 0 && strcmp(c->via, "gcore") != 0)
@@ -96,6 +105,15 @@ static int apply_options(const struct common *c, struct action *acts, size_t n) 
                 profile->duration = duration;
                 profile->frequency = frequency;
         }
+        /* The Go runtime profiles whole seconds; a trace is at least one. */
+        if ((go_profile || trace) && c->duration && duration < USEC_PER_SEC)
+                return usage_error("--duration: '%s' is less than the 1s go.profile and dotnet.trace take", c->duration);
+        if (go_profile)
+                go_profile->duration = duration;
+        if (trace)
+                trace->duration = duration;
+        if (dump)
+                dump->dotnet_dump_type = (unsigned) dump_type;
         return 0;
 }
 
@@ -103,7 +121,8 @@ int collect_command(int argc, char **argv) {
         struct common c = {};
         /* ACTIONS may come before or after the options. */
         int i = parse_common(argc, argv, "c:o:",
-                             LONG(OPT_COMPRESS) | LONG(OPT_FILTER) | LONG(OPT_VIA) | LONG(OPT_DURATION) | LONG(OPT_FREQUENCY),
+                             LONG(OPT_COMPRESS) | LONG(OPT_FILTER) | LONG(OPT_VIA) | LONG(OPT_DURATION) |
+                                     LONG(OPT_FREQUENCY) | LONG(OPT_TYPE),
                              &c);
         if (i < 0)
                 return EXIT_USAGE;

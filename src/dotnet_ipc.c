@@ -76,6 +76,15 @@ void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib
         }
 }
 
+int dotnet_dump_type_from_name(const char *name) {
+        static const char *const types[] = { [DOTNET_DUMP_MINI] = "mini", [DOTNET_DUMP_HEAP] = "heap",
+                                             [DOTNET_DUMP_TRIAGE] = "triage", [DOTNET_DUMP_FULL] = "full" };
+        for (int t = DOTNET_DUMP_MINI; t <= DOTNET_DUMP_FULL; t++)
+                if (strcmp(name, types[t]) == 0)
+                        return t;
+        return -EINVAL;
+}
+
 int dotnet_provider_parse(const char *spec, char *name, size_t size, struct dotnet_provider *ret) {
         size_t n = strcspn(spec, ":");
         if (n == 0 || n >= size || strspn(spec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") < n)

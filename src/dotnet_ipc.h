@@ -30,6 +30,8 @@ enum {
 };
 /* CreateCoreDump's dumpType. */
 enum dotnet_dump_type { DOTNET_DUMP_MINI = 1, DOTNET_DUMP_HEAP = 2, DOTNET_DUMP_TRIAGE = 3, DOTNET_DUMP_FULL = 4 };
+/* "mini", "heap", "triage" or "full", as dotnet-dump's --type; -EINVAL else. */
+int dotnet_dump_type_from_name(const char *name);
 
 struct dotnet_ipc_writer {
         uint8_t buf[DOTNET_IPC_MAX];

@@ -29,7 +29,7 @@ static const char usage_text[] =
         "  autodump sample [-i DURATION] [-n COUNT] [--json] [--record DB] [--cgroup PATH]... [--comm NAME]\n"
         "                  [-r RULES --rule NAME] [PID]...\n"
         "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via native|gcore]\n"
-        "                   [--duration DURATION] [--frequency HZ] PID\n"
+        "                   [--duration DURATION] [--frequency HZ] [--type mini|heap|triage|full] PID\n"
         "  autodump list   [-o DIR] [--json] [--since DURATION|TIME] [--rule NAME] [--target COMM|PID]\n"
         "  autodump show   ID|DIR\n"
         "  autodump report DB [-o report.html] [--replay RULES]\n"

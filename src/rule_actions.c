@@ -136,18 +136,17 @@ static void parse_go_profile(struct schema_ctx *c, const struct ynode *n, struct
 /* dotnet.dump: {type: mini|heap|triage|full}, as dotnet-dump's --type. */
 static void parse_dotnet_dump(struct schema_ctx *c, const struct ynode *n, struct action *a) {
         static const char *const keys[] = { "type", NULL };
-        static const char *const types[] = { [1] = "mini", [2] = "heap", [3] = "triage", [4] = "full" };
         if (!schema_want(c, n, YNODE_MAP, "dotnet.dump"))
                 return;
         schema_check_keys(c, n, "dotnet.dump", keys, NULL);
         const struct ynode *v = schema_get(n, "type");
         if (!v || !schema_want(c, v, YNODE_SCALAR, "type"))
                 return;
-        for (unsigned t = 1; t < ELEMENTSOF(types); t++)
-                if (strcmp(v->scalar, types[t]) == 0)
-                        a->dotnet_dump_type = t;
-        if (!a->dotnet_dump_type)
+        int t = dotnet_dump_type_from_name(v->scalar);
+        if (t < 0)
                 schema_err(c, v, "type: '%s' is none of mini, heap, triage, full", v->scalar);
+        else
+                a->dotnet_dump_type = (unsigned) t;
 }
 
 /* dotnet.trace: {duration: 30s, providers: ["Name[:keywords[:level]]", …]}. */

@@ -267,3 +267,23 @@ def test_a_stopped_runtime_is_said_once_and_read_again_when_it_goes_on(tmp_path,
         os.kill(p.pid, signal.SIGCONT)
         native.kill()
         native.wait()
+
+
+def test_collect_takes_the_dump_type_and_the_trace_duration(tmp_path, program):
+    marker = "TYPED-" + uuid.uuid4().hex[:8]
+    p = program("alloc", 20, marker)
+    runs = {}
+    for kind, args in (("heap", []), ("mini", ["--type", "mini"]), ("trace", ["--duration", "1s"])):
+        action = "dotnet.trace" if kind == "trace" else "dotnet.dump"
+        r = subprocess.run([AUTODUMP, "collect", action, *args, str(p.pid), "-o", str(tmp_path / kind)],
+                           capture_output=True, text=True, timeout=120)
+        d = Path(r.stdout.strip())
+        runs[kind] = d, json.loads((d / "trigger.json").read_text())["actions"][0]
+    assert all(act["status"] == "ok" for _, act in runs.values()), runs
+    # A mini dump leaves the managed heap out: the strings are not in it.
+    assert marker_count(runs["heap"][0] / "dotnet.dmp", marker) >= 16 * 20
+    assert marker_count(runs["mini"][0] / "dotnet.dmp", marker) < 16
+    assert runs["trace"][1]["seconds"] < 5
+    bad = subprocess.run([AUTODUMP, "collect", "dotnet.dump", "--type", "huge", str(p.pid)], capture_output=True,
+                         text=True, timeout=30)
+    assert bad.returncode == 2 and "--type: 'huge' is none of mini, heap, triage, full" in bad.stderr, bad.stderr
