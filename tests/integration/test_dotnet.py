@@ -272,6 +272,7 @@ def test_a_stopped_runtime_is_said_once_and_read_again_when_it_goes_on(tmp_path,
 def test_collect_takes_the_dump_type_and_the_trace_duration(tmp_path, program):
     marker = "TYPED-" + uuid.uuid4().hex[:8]
     p = program("alloc", 20, marker)
+    assert p.stdout.readline().startswith("misbehaved ")       # all of it allocated
     runs = {}
     for kind, args in (("heap", []), ("mini", ["--type", "mini"]), ("trace", ["--duration", "1s"])):
         action = "dotnet.trace" if kind == "trace" else "dotnet.dump"
