@@ -103,10 +103,15 @@ int dotnet_provider_parse(const char *spec, char *name, size_t size, struct dotn
         }
         if (*p == ':') {
                 unsigned long level = strtoul(p + 1, &end, 10);
-                if (end == p + 1 || *end || level > 5)
+                if (end == p + 1 || (*end && *end != ':') || level > 5)
                         return -EINVAL;
                 ret->level = (uint32_t) level;
+                p = end;
         }
+        /* The rest is the provider's arguments, colons and all (a
+         * FilterAndPayloadSpecs line has its own). */
+        if (*p == ':')
+                ret->filter = p[1] ? p + 1 : NULL;
         return 0;
 }
 

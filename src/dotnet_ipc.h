@@ -83,9 +83,11 @@ struct dotnet_provider {
  * profile needs to name its frames). */
 void dotnet_ipc_collect_tracing(struct dotnet_ipc_writer *w, uint32_t buffer_mib, bool rundown,
                                 const struct dotnet_provider *p, size_t n);
-/* "Name[:keywords[:level]]", as dotnet-trace's --providers takes each:
- * keywords hex (0x…) or decimal, level 0–5 (default: all keywords, 5).
- * The name is copied into name (at most size). -EINVAL when malformed. */
+/* "Name[:keywords[:level[:arguments]]]", as dotnet-trace's --providers
+ * takes each: keywords hex (0x…) or decimal, level 0–5 (default: all
+ * keywords, 5), arguments "key=value;key=value" (ret->filter points into
+ * spec). The name is copied into name (at most size). -EINVAL when
+ * malformed. */
 int dotnet_provider_parse(const char *spec, char *name, size_t size, struct dotnet_provider *ret);
 
 /* An error reply's HRESULT, in words where known. */

@@ -11,7 +11,7 @@
 #define DOTNET(kind) PROCESS(kind, METRIC_SOURCE_DOTNET, METRIC_GAUGE, 1), false, NULL
 #define CGROUP(kind, src, shape, scale, lead) kind, src, shape, scale, METRIC_OF_CGROUP, lead
 
-static const struct metric_info metrics[_METRIC_MAX] = {
+static const struct metric_info metrics[METRIC_NAMED_FIRST] = {
         /* cpu reads as CPU seconds used; 100 = one core. */
         [METRIC_CPU] = { "cpu", PROCESS(METRIC_KIND_CORES, METRIC_SOURCE_PROC, METRIC_RATE, 100), true, "one core" },
         [METRIC_RSS] = { "rss", PROCESS(METRIC_KIND_BYTES, METRIC_SOURCE_PROC, METRIC_GAUGE, 1), true,
@@ -77,21 +77,88 @@ static const struct metric_info metrics[_METRIC_MAX] = {
         [METRIC_DOTNET_DNS_RESOLUTION_MS_P99] = { "dotnet.dns.resolution_ms_p99", DOTNET(METRIC_KIND_COUNT) },
         [METRIC_DOTNET_TLS_HANDSHAKE_MS_P99] = { "dotnet.tls.handshake_ms_p99", DOTNET(METRIC_KIND_COUNT) },
         [METRIC_DOTNET_ASPNET_REQUEST_MS_P99] = { "dotnet.aspnet.request_ms_p99", DOTNET(METRIC_KIND_COUNT) },
+        /* Responses of status 500 and above in the interval. */
+        [METRIC_DOTNET_ASPNET_RESPONSES_5XX] = { "dotnet.aspnet.responses_5xx", DOTNET(METRIC_KIND_COUNT) },
+};
+
+#define N_NAMED (METRIC_NAMED_LAST - METRIC_NAMED_FIRST + 1)
+
+/* The named metrics so far: written once each, while rules load (on the
+ * main thread), before anything reads them; never changed after. */
+static struct named {
+        struct metric_info info;
+        enum metric_form form;
+        char *key;
+} named[N_NAMED];
+static size_t n_named;
+
+static const char *const form_names[_METRIC_FORM_MAX] = {
+        [METRIC_FORM_DOTNET] = "dotnet",
+        [METRIC_FORM_DOTNET_EVENTS] = "dotnet.events",
+        [METRIC_FORM_DOTNET_ACTIVITY_MS_P99] = "dotnet.activity_ms_p99",
 };
 
 /* For near-miss suggestions; filled from the table on first use. */
-static const char *names[_METRIC_MAX + 1];
-
-static const char *const planned[] = {
-        "dotnet.aspnet.responses_5xx",
-};
+static const char *names[METRIC_NAMED_FIRST + 1];
 
 const struct metric_info *metric_info(enum metric m) {
-        return &metrics[m];
+        return m >= METRIC_NAMED_FIRST ? &named[m - METRIC_NAMED_FIRST].info : &metrics[m];
+}
+
+int metric_form_from_name(const char *name, enum metric_form *ret) {
+        for (int f = METRIC_FORM_NONE + 1; f < _METRIC_FORM_MAX; f++)
+                if (strcmp(form_names[f], name) == 0) {
+                        *ret = (enum metric_form) f;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+const char *metric_form_to_string(enum metric_form f) {
+        return form_names[f];
+}
+
+/* Provider and name go into the runtime's provider arguments as they are:
+ * nothing there may be a separator of those (;,"=:\n). */
+#define WORD "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+static bool valid_key(const char *key) {
+        size_t provider = strspn(key, WORD);
+        const char *name = key + provider + 1;
+        return provider > 0 && key[provider] == '/' && *name && strspn(name, WORD "/") == strlen(name) &&
+               strlen(key) < 200;
+}
+
+int metric_name(enum metric_form form, const char *key, enum metric *ret) {
+        if (!valid_key(key))
+                return -EINVAL;
+        for (size_t i = 0; i < n_named; i++)
+                if (named[i].form == form && strcmp(named[i].key, key) == 0) {
+                        *ret = (enum metric) (METRIC_NAMED_FIRST + i);
+                        return 0;
+                }
+        if (n_named == N_NAMED)
+                return -ENOSPC;
+        struct named *n = &named[n_named];
+        char *name;
+        if (asprintf(&name, "%s:%s", form_names[form], key) < 0)
+                return -ENOMEM;
+        n->form = form;
+        n->key = strchr(name, ':') + 1;
+        n->info = (struct metric_info) { name, DOTNET(METRIC_KIND_COUNT) };
+        *ret = (enum metric) (METRIC_NAMED_FIRST + n_named++);
+        return 0;
+}
+
+enum metric_form metric_form_of(enum metric m) {
+        return m >= METRIC_NAMED_FIRST ? named[m - METRIC_NAMED_FIRST].form : METRIC_FORM_NONE;
+}
+
+const char *metric_key(enum metric m) {
+        return m >= METRIC_NAMED_FIRST ? named[m - METRIC_NAMED_FIRST].key : NULL;
 }
 
 int metric_derive(enum metric m, struct metric_prev *prev, double raw, double aux, usec_t mono, double *ret) {
-        const struct metric_info *info = &metrics[m];
+        const struct metric_info *info = metric_info(m);
         if (info->shape == METRIC_GAUGE) {
                 *ret = raw;
                 return 0;
@@ -117,35 +184,40 @@ int metric_derive(enum metric m, struct metric_prev *prev, double raw, double au
 }
 
 int metric_from_name(const char *name, enum metric *ret) {
-        for (int m = 0; m < _METRIC_MAX; m++)
+        for (int m = 0; m < METRIC_NAMED_FIRST; m++)
                 if (strcmp(metrics[m].name, name) == 0) {
                         *ret = (enum metric) m;
                         return 0;
                 }
-        return -ENOENT;
-}
-
-bool metric_is_planned(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(planned); i++)
-                if (strcmp(planned[i], name) == 0)
-                        return true;
-        return false;
+        const char *colon = strchr(name, ':');
+        char form_name[32];
+        enum metric_form form;
+        if (!colon || (size_t) (colon - name) >= sizeof form_name)
+                return -ENOENT;
+        snprintf(form_name, sizeof form_name, "%.*s", (int) (colon - name), name);
+        if (metric_form_from_name(form_name, &form) < 0)
+                return -ENOENT;
+        return metric_name(form, colon + 1, ret);
 }
 
 const char *const *metric_names(void) {
         if (!names[0])
-                for (int m = 0; m < _METRIC_MAX; m++)
+                for (int m = 0; m < METRIC_NAMED_FIRST; m++)
                         names[m] = metrics[m].name;
         return names;
 }
 
 void metric_format(enum metric m, double v, char *buf, size_t size) {
+        enum metric_kind kind = metric_info(m)->kind;
         if (!isfinite(v))
                 snprintf(buf, size, "-");
-        else if (metrics[m].kind == METRIC_KIND_BYTES)
+        else if (kind == METRIC_KIND_BYTES)
                 snprintf(buf, size, "%.1fMiB", v / 1048576.0);
-        else if (metrics[m].kind == METRIC_KIND_CORES || metrics[m].kind == METRIC_KIND_PERCENT)
+        else if (kind == METRIC_KIND_CORES || kind == METRIC_KIND_PERCENT)
                 snprintf(buf, size, "%.1f%%", v);
+        /* A program's own counter may be a fraction. */
+        else if (fabs(v) < 100 && v != floor(v))
+                snprintf(buf, size, "%.2f", v);
         else
                 snprintf(buf, size, "%.0f", v);
 }

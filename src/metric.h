@@ -47,6 +47,10 @@ enum metric {
         METRIC_DOTNET_DNS_RESOLUTION_MS_P99,
         METRIC_DOTNET_TLS_HANDSHAKE_MS_P99,
         METRIC_DOTNET_ASPNET_REQUEST_MS_P99,
+        METRIC_DOTNET_ASPNET_RESPONSES_5XX,
+        /* Slots for the metrics rules name themselves (metric_name()). */
+        METRIC_NAMED_FIRST,
+        METRIC_NAMED_LAST = METRIC_NAMED_FIRST + 23,
         _METRIC_MAX,
 };
 
@@ -117,11 +121,32 @@ struct metric_prev {
  * counter on its first reading, or when it went back (the kind of counter
  * that resets). */
 int metric_derive(enum metric m, struct metric_prev *prev, double raw, double aux, usec_t mono, double *ret);
+/* A metric of the table by its name, or a named one by "FORM:KEY" (then
+ * as metric_name() does). */
 int metric_from_name(const char *name, enum metric *ret);
-/* Whether `name` is a metric of DESIGN.md's table that this build has no
- * source for yet (so the error can say so rather than "unknown"). */
-bool metric_is_planned(const char *name);
+
+/* The forms of metric a rule names itself, as {dotnet: "Provider/counter"}:
+ * the name is "FORM:KEY" (dotnet:Provider/counter), and a name takes a
+ * slot of the table the first time it is met, for the life of the process
+ * (a reload or a record that names it again gets the same one). */
+enum metric_form {
+        METRIC_FORM_NONE,
+        METRIC_FORM_DOTNET,             /* an EventCounter, or a System.Diagnostics.Metrics instrument */
+        METRIC_FORM_DOTNET_EVENTS,      /* a DiagnosticListener's event: how many in an interval */
+        METRIC_FORM_DOTNET_ACTIVITY_MS_P99,     /* a DiagnosticListener's activity: p99 of its durations */
+        _METRIC_FORM_MAX,
+};
+/* The form called `name` ("dotnet.events"); -ENOENT if none is. */
+int metric_form_from_name(const char *name, enum metric_form *ret);
+const char *metric_form_to_string(enum metric_form f);
+/* The slot of `key` in `form`. -EINVAL when the key is not
+ * "PROVIDER/NAME" of letters, digits and ._- (NAME may hold '/' too),
+ * -ENOSPC when every slot is taken. */
+int metric_name(enum metric_form form, const char *key, enum metric *ret);
+/* A named metric's form (METRIC_FORM_NONE for one of the table) and key. */
+enum metric_form metric_form_of(enum metric m);
+const char *metric_key(enum metric m);
 /* A value as people read it: MiB for bytes, % for cpu, a count else. */
 void metric_format(enum metric m, double v, char *buf, size_t size);
-/* All metric names this build knows, for near-miss suggestions. */
+/* All names of the table, for near-miss suggestions. */
 const char *const *metric_names(void);

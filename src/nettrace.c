@@ -1,4 +1,5 @@
 #include "nettrace.h"
+#include "nettrace_cursor.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -6,8 +7,6 @@
 
 #define BLOCK_MAX (16u << 20)   /* the runtime's blocks are 100 KiB or less */
 #define METAS_MAX 65536
-#define FIELDS_MAX 256
-#define DEPTH_MAX 8
 
 enum { TAG_NULL = 1, TAG_BEGIN_PRIVATE_OBJECT = 5, TAG_END_OBJECT = 6 };
 
@@ -20,61 +19,6 @@ struct nettrace {
         size_t n_metas;
         uint64_t ticks_per_second;
 };
-
-/* A bounded read cursor: running past the end sets `short_`. */
-struct cursor {
-        const uint8_t *p;
-        size_t len, at;
-        bool short_;
-};
-
-static const uint8_t *take(struct cursor *c, size_t n) {
-        if (c->short_ || n > c->len - c->at) {
-                c->short_ = true;
-                return NULL;
-        }
-        c->at += n;
-        return c->p + c->at - n;
-}
-
-static uint64_t get_le(struct cursor *c, size_t n) {
-        const uint8_t *b = take(c, n);
-        uint64_t v = 0;
-        for (size_t i = 0; b && i < n; i++)
-                v |= (uint64_t) b[i] << (8 * i);
-        return v;
-}
-
-static uint64_t get_varint(struct cursor *c) {
-        uint64_t v = 0;
-        for (int shift = 0; shift < 70; shift += 7) {
-                const uint8_t *b = take(c, 1);
-                if (!b)
-                        return 0;
-                v |= (uint64_t) (*b & 0x7f) << shift;
-                if (!(*b & 0x80))
-                        return v;
-        }
-        c->short_ = true;       /* longer than 10 bytes: corrupt */
-        return 0;
-}
-
-/* A NUL-terminated UTF-16 string, as ASCII into buf (others '?'). */
-static bool get_utf16(struct cursor *c, char *buf, size_t size) {
-        size_t n = 0;
-        for (;;) {
-                const uint8_t *b = take(c, 2);
-                if (!b)
-                        return false;
-                uint16_t u = (uint16_t) (b[0] | b[1] << 8);
-                if (!u)
-                        break;
-                if (n + 1 < size)
-                        buf[n++] = u >= 0x20 && u < 0x80 ? (char) u : '?';
-        }
-        buf[n] = 0;
-        return true;
-}
 
 int nettrace_new(struct nettrace **ret) {
         struct nettrace *p = calloc(1, sizeof *p);
@@ -330,90 +274,6 @@ int nettrace_feed(struct nettrace *p, const void *data, size_t len, nettrace_eve
         return p->state == AT_END ? 1 : 0;
 }
 
-struct walk {
-        struct cursor desc, payload;
-        nettrace_field_fn fn;
-        void *userdata;
-};
-
-/* Bytes a primitive of System.TypeCode `type` takes in a payload; 0 for a
- * string, -1 for a type no payload holds. */
-static int type_size(uint32_t type) {
-        static const int8_t sizes[] = { [3] = 4, [4] = 2, [5] = 1, [6] = 1, [7] = 2, [8] = 2, [9] = 4, [10] = 4,
-                                        [11] = 8, [12] = 8, [13] = 4, [14] = 8, [15] = 16, [16] = 8, [17] = 16,
-                                        [18] = 0 };
-        return type < sizeof sizes && (sizes[type] || type == 18) ? sizes[type] : -1;
-}
-
-static double number(const uint8_t *b, uint32_t type) {
-        struct cursor c = { .p = b, .len = 8 };
-        switch (type) {
-        case 5:
-                return (int8_t) b[0];
-        case 7:
-                return (int16_t) get_le(&c, 2);
-        case 9:
-                return (int32_t) get_le(&c, 4);
-        case 11:
-                return (double) (int64_t) get_le(&c, 8);
-        case 13: {
-                uint32_t u = (uint32_t) get_le(&c, 4);
-                float f;
-                memcpy(&f, &u, sizeof f);
-                return f;
-        }
-        case 14: {
-                uint64_t u = get_le(&c, 8);
-                double d;
-                memcpy(&d, &u, sizeof d);
-                return d;
-        }
-        case 4: case 6: case 8: case 10: case 12: case 3:
-                return (double) get_le(&c, (size_t) type_size(type));
-        default:
-                return 0;       /* decimal, date, guid: not numbers a rule reads */
-        }
-}
-
 uint64_t nettrace_ticks_per_second(const struct nettrace *p) {
         return p->ticks_per_second;
-}
-
-static int walk_object(struct walk *w, int depth) {
-        uint32_t count = (uint32_t) get_le(&w->desc, 4);
-        if (w->desc.short_ || count > FIELDS_MAX || depth > DEPTH_MAX)
-                return -EBADMSG;
-        for (uint32_t i = 0; i < count; i++) {
-                uint32_t type = (uint32_t) get_le(&w->desc, 4);
-                char name[128], text[256];
-                if (type == 1) {
-                        int r = walk_object(w, depth + 1);
-                        if (r < 0 || !get_utf16(&w->desc, name, sizeof name))
-                                return -EBADMSG;
-                        continue;
-                }
-                int size = type_size(type);
-                if (size < 0 || !get_utf16(&w->desc, name, sizeof name))
-                        return -EBADMSG;
-                struct nettrace_field f = { .name = name };
-                if (size == 0) {
-                        if (!get_utf16(&w->payload, text, sizeof text))
-                                return -EBADMSG;
-                        f.is_text = true;
-                        f.text = text;
-                } else {
-                        const uint8_t *b = take(&w->payload, (size_t) size);
-                        if (!b)
-                                return -EBADMSG;
-                        f.value = number(b, type);
-                }
-                w->fn(&f, w->userdata);
-        }
-        return 0;
-}
-
-int nettrace_fields(const struct nettrace_event *ev, nettrace_field_fn fn, void *userdata) {
-        struct walk w = { .desc = { .p = ev->meta->fields, .len = ev->meta->fields_len },
-                          .payload = { .p = ev->payload, .len = ev->len }, .fn = fn, .userdata = userdata };
-        return walk_object(&w, 0);
 }

@@ -21,7 +21,7 @@ struct nettrace_meta {
         uint32_t event_id;
         char provider[128];
         char name[128];
-        const uint8_t *fields;  /* the V1 payload description: a field count, then the fields */
+        const uint8_t *fields;  /* the payload's description: V1 fields, then tagged sections (V2 fields) */
         size_t fields_len;
 };
 
@@ -48,8 +48,9 @@ int nettrace_feed(struct nettrace *p, const void *data, size_t len, nettrace_eve
 uint64_t nettrace_ticks_per_second(const struct nettrace *p);
 
 /* One primitive field of an event's payload, walked by its metadata:
- * nested objects flattened (their fields come in order), `value` for
- * numbers, `text` (UTF-16 made ASCII, cut to 255) for strings. */
+ * nested objects and arrays flattened (their fields come in order, an
+ * array's element after element), `value` for numbers, `text` (UTF-16
+ * made ASCII, cut to 255) for strings. */
 struct nettrace_field {
         const char *name;
         bool is_text;

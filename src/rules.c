@@ -9,9 +9,9 @@
 
 #include "ere.h"
 #include "rule_actions.h"
+#include "rule_metric.h"
 #include "rule_when.h"
 #include "schema.h"
-#include "suggest.h"
 #include "units.h"
 
 extern const char default_rules_yaml[];
@@ -320,19 +320,8 @@ static void parse_rule(struct schema_ctx *c, struct rule_set *set, const struct 
                 parse_event(c, n, event, &r);
         else if (!(v = schema_get(n, "metric")))
                 schema_err(c, n, "rule has no 'metric' (or 'event')");
-        else if (schema_want(c, v, YNODE_SCALAR, "metric")) {
-                if (metric_from_name(v->scalar, &r.metric) == 0)
-                        mi = metric_info(r.metric);
-                else if (metric_is_planned(v->scalar))
-                        schema_err(c, v, "metric '%s' has no source in this version yet", v->scalar);
-                else {
-                        const char *hint = suggest_near_miss(v->scalar, metric_names());
-                        if (hint)
-                                schema_err(c, v, "unknown metric '%s' (did you mean '%s'?)", v->scalar, hint);
-                        else
-                                schema_err(c, v, "unknown metric '%s'", v->scalar);
-                }
-        }
+        else if (rule_parse_metric(c, v, &r.metric))
+                mi = metric_info(r.metric);
 
         struct timing t = *defaults;
         parse_timing(c, n, &t);

@@ -25,10 +25,16 @@
 #include "../nettrace.h"
 #include "../rules.h"
 #include "../source.h"
+#include "dotnet_named.h"
 #include "dotnet_ops.h"
 #include "runtime_note.h"
 
 #define BUFFER_MIB 4
+#define PROVIDERS_MAX 32
+
+/* The metrics dotnet_named.h serves. */
+#define NAMED_METRICS (METRIC_BIT(METRIC_DOTNET_ASPNET_RESPONSES_5XX) | \
+                       (UINT64_MAX << METRIC_NAMED_FIRST & UINT64_MAX >> (63 - METRIC_NAMED_LAST)))
 
 enum provider { RUNTIME, HTTP, DNS, SECURITY, ASPNET, TPL, _PROVIDER_MAX };
 
@@ -88,7 +94,9 @@ struct dotnet_note {
         struct loop_source *watch;
         struct nettrace *trace;
         struct dotnet_ops *ops;         /* the operations timed, while a session lasts */
+        struct dotnet_named *named;     /* the program's own telemetry, while a session lasts */
         unsigned providers;             /* the session's, a bit each */
+        metric_set named_metrics;       /* the session's */
         unsigned interval_s;
         uint8_t reply[DOTNET_IPC_HEADER_SIZE + 8];
         size_t n_reply;                 /* < sizeof reply: the session's answer is still coming */
@@ -107,6 +115,8 @@ static void end_session(struct dotnet_note *n) {
         n->trace = NULL;
         dotnet_ops_free(n->ops);
         n->ops = NULL;
+        dotnet_named_free(n->named);
+        n->named = NULL;
 }
 
 static void note_free(struct source_note *sn) {
@@ -180,15 +190,20 @@ static void on_event(const struct nettrace_event *ev, void *userdata) {
         struct counter_payload c = {};
         if (n->ops)
                 dotnet_ops_event(n->ops, ev, nettrace_ticks_per_second(n->trace));
-        if (strcmp(ev->meta->name, "EventCounters") != 0 || nettrace_fields(ev, on_field, &c) < 0)
+        if (strcmp(ev->meta->name, "EventCounters") != 0) {
+                if (n->named)
+                        dotnet_named_event(n->named, ev);
                 return;
+        }
+        if (nettrace_fields(ev, on_field, &c) < 0 || (!c.has_mean && !c.has_increment))
+                return;
+        if (n->named)
+                dotnet_named_counter(n->named, ev->meta->provider, c.name, c.has_mean ? c.mean : c.increment);
         for (size_t i = 0; i < ELEMENTSOF(counters); i++) {
                 const struct counter *k = &counters[i];
                 if (strcmp(ev->meta->provider, provider_names[k->provider]) != 0 || strcmp(c.name, k->name) != 0)
                         continue;
                 double v = c.has_mean ? c.mean : c.increment;
-                if (!c.has_mean && !c.has_increment)
-                        continue;
                 if (k->per_second)
                         v = c.interval_s > 0 ? v / c.interval_s : v;
                 n->value[k->metric] = v * k->scale;
@@ -238,7 +253,8 @@ static void on_readable(struct loop_source *s, int fd, uint32_t revents, void *u
 
 static int start_session(struct dotnet_note *n) {
         char why[400];
-        struct dotnet_provider p[_PROVIDER_MAX];
+        static unsigned sessions;
+        struct dotnet_provider p[PROVIDERS_MAX];
         size_t np = 0;
         char filter[48];
         snprintf(filter, sizeof filter, "EventCounterIntervalSec=%u", n->interval_s);
@@ -246,7 +262,14 @@ static int start_session(struct dotnet_note *n) {
                 if (n->providers & (1u << i))
                         p[np++] = (struct dotnet_provider) { provider_names[i], i == TPL ? TPL_FLOW_ACTIVITY_IDS : 0, 4,
                                                              i == TPL ? NULL : filter };
-        int r = dotnet_connect(n->st->root, n->rn.pid, &n->fd, why, sizeof why);
+        int r = n->named_metrics ? dotnet_named_new(n->named_metrics, n->interval_s, ++sessions, &n->named) : 0;
+        if (r < 0) {
+                give_up_for_now(n, "cannot start the counters session");
+                return 0;
+        }
+        if (n->named)
+                dotnet_named_providers(n->named, p, &np, ELEMENTSOF(p));
+        r = dotnet_connect(n->st->root, n->rn.pid, &n->fd, why, sizeof why);
         if (r < 0) {
                 if (proc_is_gone(n->st->root, n->rn.pid))
                         return -ESRCH;
@@ -309,13 +332,19 @@ static int dotnet_read(void *state, struct target *tg, metric_set want, struct r
         for (size_t i = 0; n->ops && i < ELEMENTSOF(timed); i++)
                 if ((want & METRIC_BIT(timed[i].metric)) && dotnet_ops_p99(n->ops, timed[i].op, &r->raw[timed[i].metric]))
                         r->have |= METRIC_BIT(timed[i].metric);
+        /* Counts are of a session the runtime took. */
+        for (int m = 0; n->named && n->n_reply == sizeof n->reply && m < _METRIC_MAX; m++)
+                if ((want & NAMED_METRICS & METRIC_BIT(m)) && dotnet_named_take(n->named, (enum metric) m, &r->raw[m]))
+                        r->have |= METRIC_BIT(m);
         bool asked;
         unsigned interval = interval_of(tg, &asked), providers = providers_of(want) | n->providers;
+        metric_set named = (want & NAMED_METRICS) | n->named_metrics;
         n->rn.quiet = !asked;
         /* A reload that needs another provider or interval: a new session. */
-        if (n->fd >= 0 && (providers != n->providers || interval != n->interval_s))
+        if (n->fd >= 0 && (providers != n->providers || named != n->named_metrics || interval != n->interval_s))
                 end_session(n);
         n->providers = providers;
+        n->named_metrics = named;
         n->interval_s = interval;
         /* A runtime that is stopped or hung sends nothing, not even an
          * end: after three of its intervals (5 s at least) that is the

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../p99.h"
+
 #define OPS_OPEN 4096
-#define OPS_KEPT 65536
 
 static const struct {
         const char *provider, *start, *stop;
@@ -24,8 +25,7 @@ struct open_op {
 struct dotnet_ops {
         struct open_op open[OPS_OPEN];
         size_t next_slot;       /* where the next start goes when no slot is free: the oldest */
-        double *kept[_DOTNET_OP_MAX];
-        size_t n_kept[_DOTNET_OP_MAX];
+        struct p99_window durations[_DOTNET_OP_MAX];
 };
 
 int dotnet_ops_new(struct dotnet_ops **ret) {
@@ -40,7 +40,7 @@ void dotnet_ops_free(struct dotnet_ops *o) {
         if (!o)
                 return;
         for (int i = 0; i < _DOTNET_OP_MAX; i++)
-                free(o->kept[i]);
+                p99_free(&o->durations[i]);
         free(o);
 }
 
@@ -49,14 +49,6 @@ static struct open_op *find(struct dotnet_ops *o, const uint8_t activity[16]) {
                 if (o->open[i].started && memcmp(o->open[i].activity, activity, 16) == 0)
                         return &o->open[i];
         return NULL;
-}
-
-static void keep(struct dotnet_ops *o, enum dotnet_op op, double ms) {
-        if (o->n_kept[op] == OPS_KEPT)
-                return;
-        if (!o->kept[op] && !(o->kept[op] = malloc(OPS_KEPT * sizeof *o->kept[op])))
-                return;
-        o->kept[op][o->n_kept[op]++] = ms;
 }
 
 void dotnet_ops_event(struct dotnet_ops *o, const struct nettrace_event *ev, uint64_t ticks_per_second) {
@@ -80,27 +72,14 @@ void dotnet_ops_event(struct dotnet_ops *o, const struct nettrace_event *ev, uin
                         if (!slot)
                                 return;
                         if (ev->timestamp >= slot->started)
-                                keep(o, (enum dotnet_op) op,
-                                     (double) (ev->timestamp - slot->started) * 1000.0 / (double) ticks_per_second);
+                                p99_add(&o->durations[op],
+                                        (double) (ev->timestamp - slot->started) * 1000.0 / (double) ticks_per_second);
                         slot->started = 0;
                 }
                 return;
         }
 }
 
-static int by_value(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
 bool dotnet_ops_p99(struct dotnet_ops *o, enum dotnet_op op, double *ret_ms) {
-        size_t n = o->n_kept[op];
-        if (!n)
-                return false;
-        qsort(o->kept[op], n, sizeof *o->kept[op], by_value);
-        /* The smallest value at or above 99% of them (nearest rank). */
-        size_t rank = (99 * n + 99) / 100;
-        *ret_ms = o->kept[op][rank - 1];
-        o->n_kept[op] = 0;
-        return true;
+        return p99_take(&o->durations[op], ret_ms);
 }

@@ -4,7 +4,7 @@
  * provider's activity flow on). Paired here, each operation's duration
  * goes into its kind's current interval; a read takes the interval's p99.
  * Bounded: at most OPS_OPEN operations in flight are remembered (the
- * oldest forgotten first), at most OPS_KEPT durations an interval. Pure. */
+ * oldest forgotten first), at most P99_KEPT durations an interval. Pure. */
 #pragma once
 
 #include <stdbool.h>

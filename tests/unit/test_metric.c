@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+
 #include <errno.h>
+#include <stdio.h>
 
 #include "metric.h"
 
@@ -63,8 +65,41 @@ static void throttled_is_a_share_of_periods(void **state) {
 }
 
 static void every_metric_has_a_source(void **state) {
-        for (int m = 0; m < _METRIC_MAX; m++)
+        for (int m = 0; m < METRIC_NAMED_FIRST; m++)
                 assert_true(metric_info((enum metric) m)->source < _METRIC_SOURCE_MAX);
+}
+
+static void a_named_metric_keeps_its_slot(void **state) {
+        enum metric a, b, c;
+        assert_int_equal(metric_name(METRIC_FORM_DOTNET, "Autodump-Orders/orders-queued", &a), 0);
+        assert_true(a >= METRIC_NAMED_FIRST);
+        assert_string_equal(metric_info(a)->name, "dotnet:Autodump-Orders/orders-queued");
+        assert_string_equal(metric_key(a), "Autodump-Orders/orders-queued");
+        assert_int_equal(metric_info(a)->source, METRIC_SOURCE_DOTNET);
+        /* Its name, as the record keeps it, is the same slot. */
+        assert_int_equal(metric_from_name("dotnet:Autodump-Orders/orders-queued", &b), 0);
+        assert_int_equal(b, a);
+        /* The same key in another form is another metric. */
+        assert_int_equal(metric_from_name("dotnet.events:Autodump-Orders/orders-queued", &c), 0);
+        assert_int_not_equal(c, a);
+        assert_int_equal(metric_form_of(c), METRIC_FORM_DOTNET_EVENTS);
+        assert_int_equal(metric_form_of(METRIC_RSS), METRIC_FORM_NONE);
+        /* An instrument's name may hold '/'; nothing may that separates
+         * the runtime's provider arguments. */
+        assert_int_equal(metric_name(METRIC_FORM_DOTNET, "Meter/a/b.c", &b), 0);
+        const char *bad[] = { "NoSlash", "/name", "Provider/", "P/a;b", "P/a\"", "P/a=b", "P q/n", "P/a,b", "P/a:b" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_int_equal(metric_name(METRIC_FORM_DOTNET, bad[i], &b), -EINVAL);
+        assert_int_equal(metric_from_name("nothing:P/n", &b), -ENOENT);
+        /* The slots run out, and say so. */
+        char key[32];
+        int r = 0;
+        for (int i = 0; r == 0 && i < 100; i++) {
+                snprintf(key, sizeof key, "P/n%d", i);
+                r = metric_name(METRIC_FORM_DOTNET, key, &b);
+        }
+        assert_int_equal(r, -ENOSPC);
+        assert_int_equal(metric_name(METRIC_FORM_DOTNET, "Autodump-Orders/orders-queued", &b), 0);
 }
 
 int main(void) {
@@ -75,6 +110,7 @@ int main(void) {
                 cmocka_unit_test(oom_kills_count_per_interval),
                 cmocka_unit_test(throttled_is_a_share_of_periods),
                 cmocka_unit_test(every_metric_has_a_source),
+                cmocka_unit_test(a_named_metric_keeps_its_slot),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,7 +122,7 @@ static void all_errors_in_one_pass(void **state) {
              "    actions: [stacks]\n"
              "  - name: e\n"
              "    go: {pprof: localhost}\n"                           /* 22 */
-             "    metric: dotnet.aspnet.responses_5xx\n"               /* 23 */
+             "    metric: {dotnet: System.Runtime}\n"                  /* 23 */
              "    when: {above: 1GiB}\n"
              "    actions: [go.heap, {go.profile: {seconds: 7200}}]\n" /* 25 */
              "  - name: f\n"
@@ -155,7 +155,7 @@ static void all_errors_in_one_pass(void **state) {
         expect_diag(&l, 17, 11, "duplicate rule name 'a' (first at bad.yaml:4)");
         expect_diag(&l, 19, 23, "duplicate key 'above' in when (first at line 19)");
         expect_diag(&l, 22, 17, "pprof: 'localhost' is not HOST:PORT, such as 127.0.0.1:6060");
-        expect_diag(&l, 23, 13, "metric 'dotnet.aspnet.responses_5xx' has no source in this version yet");
+        expect_diag(&l, 23, 22, "dotnet: 'System.Runtime' is not \"PROVIDER/NAME\"");
         expect_diag(&l, 25, 47, "seconds: 7200 is more than the 3600 this allows");
         expect_diag(&l, 28, 19, "'lots' is not a size");
         expect_diag(&l, 29, 30, "argv[0] 'notify' is neither an absolute path nor a program on PATH");

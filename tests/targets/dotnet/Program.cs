@@ -6,15 +6,42 @@
 //   http N MS          calls a local HttpListener N times a second with
 //                      HttpClient; it answers after MS ms (status 200)
 //   http-refused N     calls a local port nobody listens on N times a second
+//   orders N MS        publishes its own telemetry: the EventCounter
+//                      Autodump-Orders/orders-queued at N, the Meter
+//                      instrument Autodump.Orders/orders.failed growing N a
+//                      second, N DiagnosticListener "Autodump.Orders" events
+//                      "OrderFailed" a second, and "Checkout" activities of
+//                      MS ms
+//   web N              an ASP.NET Core app on loopback whose /fail answers
+//                      500, called N times a second
+//   crash              dereferences a null pointer in native code (a crash
+//                      the runtime cannot turn into an exception)
 //   idle               does nothing
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Diagnostics.Tracing;
+using Microsoft.Extensions.Logging;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+
+[EventSource(Name = "Autodump-Orders")]
+sealed class OrdersEventSource : EventSource
+{
+    public static readonly OrdersEventSource Log = new OrdersEventSource();
+    public static int Queued;
+    PollingCounter queued;
+
+    OrdersEventSource()
+    {
+        queued = new PollingCounter("orders-queued", this, () => Volatile.Read(ref Queued));
+    }
+}
 
 static class Misbehave
 {
@@ -77,6 +104,43 @@ static class Misbehave
         CallEvery(perSecond, $"http://127.0.0.1:{port}/slow");
     }
 
+    static void Orders(int perSecond, int checkoutMs)
+    {
+        OrdersEventSource.Queued = perSecond;
+        var meter = new Meter("Autodump.Orders");
+        var failed = meter.CreateCounter<long>("orders.failed");
+        var listener = new DiagnosticListener("Autodump.Orders");
+        new Thread(() =>
+        {
+            for (int i = 0; ; i++)
+            {
+                failed.Add(1);
+                if (listener.IsEnabled("OrderFailed"))
+                    listener.Write("OrderFailed", new { OrderId = i, Reason = "declined" });
+                var checkout = new Activity("Checkout");
+                if (listener.IsEnabled("Checkout"))
+                    listener.StartActivity(checkout, new { OrderId = i });
+                Thread.Sleep(checkoutMs);
+                if (listener.IsEnabled("Checkout"))
+                    listener.StopActivity(checkout, new { OrderId = i });
+                Thread.Sleep(Math.Max(0, 1000 / perSecond - checkoutMs));
+            }
+        }) { IsBackground = true }.Start();
+    }
+
+    static void Web(int perSecond)
+    {
+        int port = FreePort();
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(app, "/fail",
+            (Func<Microsoft.AspNetCore.Http.IResult>)(() => Microsoft.AspNetCore.Http.Results.StatusCode(500)));
+        app.Urls.Add($"http://127.0.0.1:{port}");
+        app.StartAsync().Wait();
+        CallEvery(perSecond, $"http://127.0.0.1:{port}/fail");
+    }
+
     static int Main(string[] args)
     {
         double after = 0;
@@ -104,6 +168,17 @@ static class Misbehave
                 break;
             case "http-refused":
                 CallEvery(int.Parse(rest[1]), $"http://127.0.0.1:{FreePort()}/refused");
+                break;
+            case "orders":
+                Orders(int.Parse(rest[1]), int.Parse(rest[2]));
+                break;
+            case "web":
+                Web(int.Parse(rest[1]));
+                break;
+            case "crash":
+                Console.WriteLine("misbehaved " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                Console.Out.Flush();
+                System.Runtime.InteropServices.Marshal.ReadInt32(IntPtr.Zero);
                 break;
             case "idle":
                 break;
