@@ -20,11 +20,13 @@ struct firing_cgroup {
         size_t n_picked;
 };
 
-/* A crash: the fatal signal as the kernel delivered it. */
+/* A crash: the fatal signal as the kernel delivered it, or what dumped a
+ * crash its program handled itself (the signal then unknown here). */
 struct crash_info {
         int signo, code;                /* si_code */
         uint64_t addr;                  /* si_addr: the faulting address */
         pid_t tid;                      /* the thread it struck */
+        const char *dumped_by;          /* NULL: autodump held the process */
 };
 
 struct stopped_process;

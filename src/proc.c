@@ -152,6 +152,31 @@ int proc_maps_mention(const struct proc_root *root, pid_t pid, const char *needl
         return 0;
 }
 
+int proc_exe_mentions(const struct proc_root *root, pid_t pid, const char *needle, size_t limit, bool *ret) {
+        char path[32];
+        snprintf(path, sizeof path, "%d/exe", (int) pid);
+        _cleanup_close_ int fd = openat(root->fd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return gone(-errno);
+        /* Chunks that overlap by the needle's length, so none is missed
+         * where two meet. */
+        size_t n = strlen(needle), have = 0, read_so_far = 0;
+        char buf[65536];
+        *ret = false;
+        while (!*ret && read_so_far < limit) {
+                ssize_t got = read(fd, buf + have, sizeof buf - have);
+                if (got <= 0)
+                        return got < 0 ? -errno : 0;
+                read_so_far += (size_t) got;
+                have += (size_t) got;
+                *ret = memmem(buf, have, needle, n) != NULL;
+                size_t keep = have < n ? have : n - 1;
+                memmove(buf, buf + have - keep, keep);
+                have = keep;
+        }
+        return 0;
+}
+
 int proc_read_environ(const struct proc_root *root, pid_t pid, char **ret, size_t *ret_len) {
         return read_at_pid(root, pid, "environ", 1 << 20, ret, ret_len);
 }

@@ -47,14 +47,17 @@ bool proc_stat_is_kernel_thread(const struct proc_stat *st);
 bool proc_stat_can_be_target(const struct proc_stat *st);
 /* PID/cmdline with NULs turned to spaces; "" for kernel threads. */
 int proc_read_cmdline(const struct proc_root *root, pid_t pid, char **ret);
-/* The pid the process has in its own PID namespace (the last of NSpid):
- * what a JVM names its files after. */
 /* Whether a line of its maps holds `needle` (a library: "/libjvm.so"). */
 int proc_maps_mention(const struct proc_root *root, pid_t pid, const char *needle, bool *ret);
+/* Whether the first `limit` bytes of its executable hold `needle` (what a
+ * program links to, before it has loaded it). */
+int proc_exe_mentions(const struct proc_root *root, pid_t pid, const char *needle, size_t limit, bool *ret);
 /* Its environment as it was at exec: NUL-separated "NAME=value"s. */
 int proc_read_environ(const struct proc_root *root, pid_t pid, char **ret, size_t *ret_len);
 /* NAME's value in an environment read so, or NULL. Pure. */
 const char *environ_value(const char *env, size_t len, const char *name);
+/* The pid the process has in its own PID namespace (the last of NSpid):
+ * what a JVM names its files after. */
 int proc_read_nspid(const struct proc_root *root, pid_t pid, pid_t *ret);
 /* Real uid from PID/status. */
 int proc_read_uid(const struct proc_root *root, pid_t pid, uid_t *ret);

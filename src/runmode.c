@@ -104,7 +104,7 @@ static int spawn_command(struct runmode *rm, char *const *argv, pid_t *ret_pid) 
                         close(gate[1]);
                         (void) read_retrying(gate[0], &c, 1);
                 }
-                execvp(argv[0], argv);
+                execvpe(argv[0], argv, rm->dotnet ? dotnet_dumps_environ(rm->dotnet) : environ);
                 int e = errno;
                 (void) !write(report[1], &e, sizeof e);
                 _exit(e == ENOENT ? 127 : 126);
@@ -170,6 +170,8 @@ int runmode_start(struct runmode *rm, struct loop *loop, const struct runmode_op
         }
         if (o->crash && (r = crash_tracer_start(loop, o->crash, &rm->crash)) < 0)
                 log_warning("cannot start the crash tracer: %s; crashes will not be captured", strerror(-r));
+        if (o->crash && (r = dotnet_dumps_start(loop, o->crash, &rm->dotnet)) < 0)
+                log_warning("cannot take in the dumps of .NET crashes: %s", strerror(-r));
         r = spawn_command(rm, argv, &rm->command);
         if (r < 0) {
                 log_error("cannot execute %s: %s", argv[0], strerror(-r));
@@ -201,4 +203,6 @@ int runmode_exit_code(const struct runmode *rm) {
 void runmode_done(struct runmode *rm) {
         crash_tracer_free(rm->crash);
         rm->crash = NULL;
+        dotnet_dumps_free(rm->dotnet);
+        rm->dotnet = NULL;
 }

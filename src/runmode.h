@@ -4,7 +4,8 @@
  * the limits, signal mask and dispositions autodump was started with;
  * forward every catchable signal to it (or its group); reap every orphan
  * reparented to us as subreaper; pass its exit status through. With crash
- * rules, a crash tracer follows the command's tree (crash/tracer.h). */
+ * rules, a crash tracer follows the command's tree (crash/tracer.h), and
+ * .NET programs dump their own crashes (crash/dotnet_dumps.h). */
 #pragma once
 
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "crash/dotnet_dumps.h"
 #include "crash/tracer.h"
 #include "loop.h"
 
@@ -38,6 +40,7 @@ struct runmode {
         int status;             /* waitpid-style, once exited */
         struct crash_tracer *crash;
         bool crash_traced;      /* the tracer holds the command */
+        struct dotnet_dumps *dotnet;    /* .NET programs' own crash dumps */
         struct loop_source *command_exit, *signals[_NSIG];     /* freed with the loop */
 };
 

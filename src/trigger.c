@@ -81,7 +81,10 @@ json_t *trigger_new(const struct proc_root *proc, const struct firing *f) {
                 if (isfinite(d->growth))
                         json_object_set_new(doc, "growth_per_second", json_real(d->growth));
         }
-        if (f->crash) {
+        if (f->crash && f->crash->dumped_by) {
+                json_object_set_new(doc, "event", json_string("crash"));
+                json_object_set_new(doc, "crash", json_pack("{s:s}", "dumped_by", f->crash->dumped_by));
+        } else if (f->crash) {
                 const struct crash_info *c = f->crash;
                 char signame[16], addr[32];
                 snprintf(signame, sizeof signame, "SIG%s", sigabbrev_np(c->signo) ? sigabbrev_np(c->signo) : "?");

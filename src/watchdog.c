@@ -267,7 +267,8 @@ static bool finished(struct watchdog *wd) {
 static void log_firings(const struct watchdog *wd) {
         /* Firings dropped were never collected and are counted apart. */
         unsigned dropped = collections_dropped(wd->collections),
-                 firings = wd->engine.firings - dropped + crash_tracer_firings(wd->run.crash);
+                 firings = wd->engine.firings - dropped + crash_tracer_firings(wd->run.crash) +
+                           dotnet_dumps_firings(wd->run.dotnet);
         char apart[48] = "";
         if (dropped)
                 snprintf(apart, sizeof apart, " (%u more dropped)", dropped);

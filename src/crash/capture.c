@@ -33,8 +33,7 @@ bool crash_signal_is_fatal(int sig, uint64_t caught, uint64_t ignored) {
         return dumps_core(sig) && !(caught & bit) && !(ignored & bit);
 }
 
-/* The first rule that wants a crash of this process. */
-static const struct rule *rule_for(const struct crash_config *cfg, pid_t pid, const char *comm) {
+const struct rule *crash_rule_for(const struct crash_config *cfg, pid_t pid, const char *comm) {
         struct proc_facts f = { .pid = pid, .comm = comm, .in_tree = true };
         _cleanup_free_ char *cmdline = NULL;
         for (size_t i = 0; i < cfg->n_rules; i++) {
@@ -65,11 +64,14 @@ static struct crash_count *count_of(struct crash_capturer *c, const struct rule 
         return n;
 }
 
-static bool allowed(const struct crash_count *n, usec_t now) {
-        const struct condition *cond = &n->rule->cond;
-        if (cond->max && n->fired >= cond->max)
+bool crash_count_allows(struct crash_capturer *c, const struct rule *rule, const char *comm, usec_t now) {
+        struct crash_count *n = count_of(c, rule, comm);
+        const struct condition *cond = &rule->cond;
+        if (!n || (cond->max && n->fired >= cond->max) || (n->fired && now - n->last < cond->cooldown))
                 return false;
-        return n->fired == 0 || now - n->last >= cond->cooldown;
+        n->fired++;
+        n->last = now;
+        return true;
 }
 
 static void describe(const struct crash_info *ci, char *buf, size_t size) {
@@ -135,8 +137,7 @@ bool crash_capture(struct crash_capturer *c, pid_t tid, int sig) {
         struct proc_stat st;
         if (proc_read_stat(cfg->proc, ps.tgid, &st) < 0)
                 return false;
-        const struct rule *rule = rule_for(cfg, st.pid, st.comm);
-        struct crash_count *n = rule ? count_of(c, rule, st.comm) : NULL;
+        const struct rule *rule = crash_rule_for(cfg, st.pid, st.comm);
         siginfo_t si = {};
         ptrace(PTRACE_GETSIGINFO, tid, NULL, &si);
         struct crash_info ci = { .signo = sig, .code = si.si_code, .tid = tid };
@@ -145,15 +146,12 @@ bool crash_capture(struct crash_capturer *c, pid_t tid, int sig) {
                 ci.addr = (uint64_t) (uintptr_t) si.si_addr;
         char what[128];
         describe(&ci, what, sizeof what);
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        if (!n || !allowed(n, now)) {
+        if (!rule || !crash_count_allows(c, rule, st.comm, now_usec(CLOCK_MONOTONIC))) {
                 log_info("%s[%d] crashed: %s; %s", st.comm, (int) st.pid, what,
                          !rule ? "no crash rule selects it" : "not captured: max or cooldown of rule reached");
                 return false;
         }
         log_notice("%s: fired on %s[%d]: crashed: %s", rule->name, st.comm, (int) st.pid, what);
-        n->fired++;
-        n->last = now;
         struct stopped_process sp;
         int r = ptrace_hold_traced(cfg->proc->fd, st.pid, tid, sig, &sp);
         if (r < 0) {

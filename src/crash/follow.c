@@ -1,6 +1,7 @@
 /* The tracer process: follows the command's tree through ptrace's own
  * events and passes every stop straight on, except a crash (capture.c) and
- * the processes collectors borrow. */
+ * the processes collectors borrow. A .NET program is let go at its exec:
+ * its runtime dumps its own crashes (dotnet_dumps.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -42,6 +43,15 @@ static bool is_job_control_stop(int sig) {
         return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/* Whether the program `pid` has just exec'd is a .NET host (dotnet, an
+ * app's apphost, a single-file app): they all load the runtime through
+ * libhostfxr. Its runtime handles SIGSEGV itself and has createdump ptrace
+ * it to write the dump of its crash, which a tracer here would make fail. */
+static bool is_dotnet_host(const struct follower *f, pid_t pid) {
+        bool yes;
+        return proc_exe_mentions(f->cfg->proc, pid, "libhostfxr.so", 16 << 20, &yes) == 0 && yes;
+}
+
 /* Handles one stop; whether it was a signal's delivery. */
 static bool on_stop(struct follower *f, pid_t tid, int status) {
         if (!WIFSTOPPED(status))
@@ -52,6 +62,13 @@ static bool on_stop(struct follower *f, pid_t tid, int status) {
                  * LISTEN lets SIGCONT end it. Anything else here is a new
                  * process's first stop or an interrupt's. */
                 ptrace(is_job_control_stop(sig) ? PTRACE_LISTEN : PTRACE_CONT, tid, NULL, NULL);
+                return false;
+        }
+        if (event == PTRACE_EVENT_EXEC && is_dotnet_host(f, tid)) {
+                struct proc_stat st = {};
+                (void) proc_read_stat(f->cfg->proc, tid, &st);
+                log_info("%s[%d] runs .NET: its crashes are dumped by its runtime, not traced", st.comm, (int) tid);
+                ptrace(PTRACE_DETACH, tid, NULL, NULL);
                 return false;
         }
         if (event != 0) {

@@ -1,5 +1,6 @@
 /* Inside the tracer process: following the tree (follow.c) and capturing
- * one crash (capture.c). */
+ * one crash (capture.c). Which rule a crash fires, and whether its max and
+ * cooldown allow it, serve the runtime's own dumps too (dotnet_dumps.c). */
 #pragma once
 
 #include <signal.h>
@@ -25,6 +26,12 @@ struct crash_capturer {
         struct crash_count *counts;     /* max and cooldown, per rule and program */
         size_t n_counts;
 };
+
+/* The first crash rule that selects the process. */
+const struct rule *crash_rule_for(const struct crash_config *cfg, pid_t pid, const char *comm);
+/* Whether `rule`'s max and cooldown let it capture a crash of `comm` now
+ * (counted per rule and program); counts it when they do. */
+bool crash_count_allows(struct crash_capturer *c, const struct rule *rule, const char *comm, usec_t now);
 
 /* Whether signal `sig` kills a process with these dispositions and dumps
  * its core: a default action of "core", no handler, not ignored. */

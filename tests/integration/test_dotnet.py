@@ -169,7 +169,7 @@ def test_sample_shows_dotnet_counters_and_a_non_dotnet_rule_says_why_once(tmp_pa
 
 
 def test_the_shipped_dotnet_rules_are_valid():
-    check_shipped_rules("dotnet.yaml", 6)
+    check_shipped_rules("dotnet.yaml", 7)
 
 
 NETTRACE_STAT = os.environ.get("NETTRACE_STAT", str(Path(__file__).parents[2] / "build/tests/tools/nettrace_stat"))
@@ -288,3 +288,54 @@ def test_collect_takes_the_dump_type_and_the_trace_duration(tmp_path, program):
     bad = subprocess.run([AUTODUMP, "collect", "dotnet.dump", "--type", "huge", str(p.pid)], capture_output=True,
                          text=True, timeout=30)
     assert bad.returncode == 2 and "--type: 'huge' is none of mini, heap, triage, full" in bad.stderr, bad.stderr
+
+
+def test_a_program_s_own_telemetry_fires_the_rules_that_name_it(tmp_path, rules, autodump, program):
+    """Its EventCounter and Meter instrument through the general form, its
+    DiagnosticListener events and activity through the bridge, and an
+    ASP.NET Core app's 500s: each a rule, each value as the program made it."""
+    orders = program("--after", 2, "orders", 20, 30)
+    web = program("--after", 2, "web", 10)
+    rule = ("  - name: {0}\n    target: {{pid: {1}}}\n    metric: {2}\n    interval: 1s\n    when: {{above: {3}}}\n"
+            "    max: 1\n    actions: [stacks]\n")
+    named = [("queued", orders.pid, "{dotnet: Autodump-Orders/orders-queued}", 10),
+             ("failed-meter", orders.pid, "{dotnet: Autodump.Orders/orders.failed}", 10),
+             ("order-failed", orders.pid, "{dotnet.events: Autodump.Orders/OrderFailed}", 10),
+             ("checkout", orders.pid, "{dotnet.activity_ms_p99: Autodump.Orders/Checkout}", 25),
+             ("five", web.pid, "dotnet.aspnet.responses_5xx", 5)]
+    r = rules("rules:\n" + "".join(rule.format(*n) for n in named))
+    out = tmp_path / "out"
+    a = autodump("watch", "-r", r, "-o", out)
+    fired = wait_for(lambda: len(artifacts(out)) == len(named) and artifacts(out), 90, what=a.text())
+    docs = {doc["rule"]: doc for doc in (complete_trigger(d, 60) for d in fired)}
+    assert docs["queued"]["metric"] == "dotnet:Autodump-Orders/orders-queued", docs["queued"]
+    assert docs["queued"]["value"] == 20, docs["queued"]
+    # 20 a second, each interval 1 s: the Meter's growth, the events counted.
+    assert docs["failed-meter"]["metric"] == "dotnet:Autodump.Orders/orders.failed", docs["failed-meter"]
+    assert 10 < docs["failed-meter"]["value"] <= 30, docs["failed-meter"]
+    assert 10 < docs["order-failed"]["value"] <= 30, docs["order-failed"]
+    # Each checkout sleeps 30 ms between its Start and Stop.
+    assert 29 < docs["checkout"]["value"] < 300, docs["checkout"]
+    assert docs["five"]["metric"] == "dotnet.aspnet.responses_5xx" and 5 < docs["five"]["value"] <= 15, docs["five"]
+
+
+def test_a_managed_crash_in_run_leaves_the_runtime_s_dump(tmp_path, rules, autodump, dll):
+    """The runtime handles the fault itself: autodump lets it go at its
+    exec, starts it with the runtime's own dump settings, and files the dump
+    createdump writes as the crash rule's artifact."""
+    marker = "CRASHED-WITH-" + uuid.uuid4().hex[:8]
+    r = rules("rules:\n  - name: crashed\n    event: crash\n    actions: [core]\n")
+    out = tmp_path / "out"
+    a = autodump("run", "-r", r, "-o", out, "--", "dotnet", dll, "crash", marker)
+    assert a.wait(120) == 128 + signal.SIGABRT, a.text()
+    assert "runs .NET: its crashes are dumped by its runtime" in a.text()
+    [d] = artifacts(out)
+    doc = json.loads((d / "trigger.json").read_text())
+    assert doc["event"] == "crash" and doc["complete"], doc
+    assert "createdump" in doc["crash"]["dumped_by"], doc
+    assert doc["actions"] == [dict(doc["actions"][0], action="dotnet.dump", status="ok", files=["dotnet.dmp"])]
+    dump = d / "dotnet.dmp"
+    head = dump.read_bytes()[:18]
+    assert head[:4] == b"\x7fELF" and int.from_bytes(head[16:18], "little") == 4, head     # ET_CORE
+    assert marker_count(dump, marker) >= 16, "the strings the program kept are in the heap dump"
+    assert not list((out / ".dotnet-crash").iterdir())

@@ -82,11 +82,34 @@ static void process_info_whole_and_cut_short(void **state) {
         assert_int_equal(dotnet_ipc_parse_process_info2(p, len, &info), -EBADMSG);
 }
 
+static void provider_specs_as_dotnet_trace_takes_them(void **state) {
+        char name[64];
+        struct dotnet_provider p;
+        assert_int_equal(dotnet_provider_parse("Microsoft-Windows-DotNETRuntime", name, sizeof name, &p), 0);
+        assert_int_equal(p.keywords, UINT64_MAX);
+        assert_int_equal(p.level, 5);
+        assert_null(p.filter);
+        assert_int_equal(dotnet_provider_parse("System.Runtime:0:4:EventCounterIntervalSec=1", name, sizeof name, &p), 0);
+        assert_string_equal(name, "System.Runtime");
+        assert_int_equal(p.keywords, 0);
+        assert_int_equal(p.level, 4);
+        assert_string_equal(p.filter, "EventCounterIntervalSec=1");
+        /* The arguments keep their own colons. */
+        const char *bridge = "Microsoft-Diagnostics-DiagnosticSource:0x2:5:FilterAndPayloadSpecs=\"L/E:-a=b.c\"";
+        assert_int_equal(dotnet_provider_parse(bridge, name, sizeof name, &p), 0);
+        assert_int_equal(p.keywords, 2);
+        assert_string_equal(p.filter, "FilterAndPayloadSpecs=\"L/E:-a=b.c\"");
+        const char *bad[] = { "", ":1", "P:x", "P:1:9", "P:1:4x", "P q" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_int_equal(dotnet_provider_parse(bad[i], name, sizeof name, &p), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_request_as_the_runtime_reads_it),
                 cmocka_unit_test(headers_that_are_not_the_protocol),
                 cmocka_unit_test(process_info_whole_and_cut_short),
+                cmocka_unit_test(provider_specs_as_dotnet_trace_takes_them),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,8 +14,9 @@
 //                      MS ms
 //   web N              an ASP.NET Core app on loopback whose /fail answers
 //                      500, called N times a second
-//   crash              dereferences a null pointer in native code (a crash
-//                      the runtime cannot turn into an exception)
+//   crash MARKER       keeps 1 MiB of strings holding MARKER, then reads
+//                      through a null pointer: an AccessViolationException
+//                      nothing catches, and the runtime aborts
 //   idle               does nothing
 using System;
 using System.Collections.Generic;
@@ -176,6 +177,7 @@ static class Misbehave
                 Web(int.Parse(rest[1]));
                 break;
             case "crash":
+                Alloc(1, rest[1]);
                 Console.WriteLine("misbehaved " + DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
                 Console.Out.Flush();
                 System.Runtime.InteropServices.Marshal.ReadInt32(IntPtr.Zero);
