@@ -191,8 +191,13 @@ static void on_event(const struct nettrace_event *ev, void *userdata) {
         if (n->ops)
                 dotnet_ops_event(n->ops, ev, nettrace_ticks_per_second(n->trace));
         if (strcmp(ev->meta->name, "EventCounters") != 0) {
-                if (n->named)
+                const char *trouble = NULL;
+                if (n->named) {
                         dotnet_named_event(n->named, ev);
+                        trouble = dotnet_named_trouble(n->named);
+                }
+                if (trouble)
+                        log_warning("%s: %s", n->rn.what, trouble);
                 return;
         }
         if (nettrace_fields(ev, on_field, &c) < 0 || (!c.has_mean && !c.has_increment))

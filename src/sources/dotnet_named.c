@@ -35,7 +35,8 @@ struct dotnet_named {
         size_t n;
         char session_id[32];
         char counter_args[48];
-        char *metrics_args, *bridge_args;       /* NULL: no such provider wanted */
+        char *metrics_args, *bridge_args;       /* those providers' arguments */
+        char trouble[300];              /* what System.Diagnostics.Metrics said went wrong, not said yet */
 };
 
 /* Whether any slot is of one of `forms` (a bit each). */
@@ -90,8 +91,9 @@ int dotnet_named_new(metric_set want, unsigned interval_s, unsigned session_id, 
         struct dotnet_named *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
+        _Static_assert(METRIC_NAMED_FIRST == METRIC_DOTNET_ASPNET_RESPONSES_5XX + 1, "the metrics served here are one run");
         for (int m = METRIC_DOTNET_ASPNET_RESPONSES_5XX; m <= METRIC_NAMED_LAST; m++) {
-                if (!(want & METRIC_BIT(m)) || (m != METRIC_DOTNET_ASPNET_RESPONSES_5XX && m < METRIC_NAMED_FIRST))
+                if (!(want & METRIC_BIT(m)))
                         continue;
                 struct slot *s = &n->slots[n->n++];
                 s->m = (enum metric) m;
@@ -154,7 +156,7 @@ void dotnet_named_counter(struct dotnet_named *n, const char *provider, const ch
 /* The fields of a bridge Event or of a Metrics event that matter here. */
 struct payload {
         char source[100], name[160], key[32];
-        char session[32], rate[64], value[64], quantiles[256];
+        char session[32], rate[64], value[64], quantiles[256], error[128];
         double duration, status;
         bool has_duration, has_status;
 };
@@ -185,6 +187,7 @@ static void on_field(const struct nettrace_field *f, void *userdata) {
                 { "value", offsetof(struct payload, value), sizeof ((struct payload *) 0)->value },
                 { "lastValue", offsetof(struct payload, value), sizeof ((struct payload *) 0)->value },
                 { "quantiles", offsetof(struct payload, quantiles), sizeof ((struct payload *) 0)->quantiles },
+                { "errorMessage", offsetof(struct payload, error), sizeof ((struct payload *) 0)->error },
         };
         if (!f->is_text)
                 return;
@@ -242,7 +245,26 @@ static bool metrics_value(const char *event, const struct payload *p, double *re
         return *text;
 }
 
+/* Metrics' complaints that leave instruments without values. */
+static bool metrics_trouble(struct dotnet_named *n, const char *event, const struct payload *p) {
+        if (strncmp(event, "MultipleSessions", 16) == 0)
+                snprintf(n->trouble, sizeof n->trouble, "another tool reads its System.Diagnostics.Metrics "
+                         "(dotnet-counters, dotnet-monitor?): its instruments give no values here meanwhile");
+        else if (strcmp(p->session, n->session_id) != 0)
+                return false;
+        else if (strcmp(event, "Error") == 0)
+                snprintf(n->trouble, sizeof n->trouble, "System.Diagnostics.Metrics: %s", p->error);
+        else if (strcmp(event, "MaxTimeSeriesReached") == 0 || strcmp(event, "MaxHistogramsReached") == 0)
+                snprintf(n->trouble, sizeof n->trouble, "System.Diagnostics.Metrics: an instrument has more sets "
+                         "of tags than a session takes (%s): those past it are left out", event);
+        else
+                return false;
+        return true;
+}
+
 static void on_metrics_event(struct dotnet_named *n, const char *event, const struct payload *p) {
+        if (metrics_trouble(n, event, p))
+                return;
         bool start = strcmp(event, "CollectionStart") == 0, stop = strcmp(event, "CollectionStop") == 0;
         bool histogram = strcmp(event, "HistogramValuePublished") == 0;
         double v = 0;
@@ -277,6 +299,15 @@ void dotnet_named_event(struct dotnet_named *n, const struct nettrace_event *ev)
                 on_bridge_event(n, &p);
         else
                 on_metrics_event(n, ev->meta->name, &p);
+}
+
+const char *dotnet_named_trouble(struct dotnet_named *n) {
+        static char said[sizeof n->trouble];
+        if (!*n->trouble)
+                return NULL;
+        snprintf(said, sizeof said, "%s", n->trouble);
+        *n->trouble = 0;
+        return said;
 }
 
 bool dotnet_named_take(struct dotnet_named *n, enum metric m, double *ret) {

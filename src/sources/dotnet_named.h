@@ -27,6 +27,10 @@ void dotnet_named_providers(const struct dotnet_named *n, struct dotnet_provider
 void dotnet_named_counter(struct dotnet_named *n, const char *provider, const char *name, double value);
 /* Any other event of the session. */
 void dotnet_named_event(struct dotnet_named *n, const struct nettrace_event *ev);
+/* What went wrong on the program's side that leaves metrics without
+ * values (another tool's Metrics session), once each time it is said;
+ * NULL when nothing new. */
+const char *dotnet_named_trouble(struct dotnet_named *n);
 /* The value of `m` since the call before: a counter's or instrument's
  * last; how many events; the p99 of the durations. False when there is
  * none (no counter value came, no activity ended). */

@@ -42,18 +42,10 @@ struct go_source_state {
         struct runtime_note *notes;     /* every target's: their requests end with the source */
 };
 
-enum go_state {
-        GO_UNKNOWN,             /* not looked at yet, or to look at again */
-        GO_PROBING,             /* asking its sockets for /debug/pprof/ */
-        GO_FOUND,
-        GO_NOT_GO,
-        GO_NO_ENDPOINT,
-};
-
 struct go_note {
         struct runtime_note rn;
         struct go_source_state *st;     /* NULL once the source closed */
-        enum go_state state;
+        bool found;                     /* the endpoint is known; else it is looked for (again) */
         int netns_fd;                   /* its network namespace, when not ours; -1 */
         bool netns_known;
         bool given;                     /* the endpoint is a rule's */
@@ -154,9 +146,10 @@ static int open_netns(const struct proc_root *root, pid_t pid, int *ret_fd) {
         return 0;
 }
 
-/* No values for now, and why (said once); `next`: what to do then. */
-static void give_up_for_now(struct go_note *g, enum go_state next, const char *why) {
-        g->state = next;
+/* No values for now, and why (said once); `found`: whether to fetch from
+ * the same endpoint then, rather than look for one. */
+static void give_up_for_now(struct go_note *g, bool found, const char *why) {
+        g->found = found;
         g->queued = 0;
         runtime_note_failed(&g->rn, why);
 }
@@ -199,7 +192,7 @@ static void on_fetched(long status, const char *why, void *userdata) {
                 return;
         }
         /* A found endpoint that fails may have moved: look again. */
-        give_up_for_now(g, g->given ? GO_FOUND : GO_UNKNOWN, reason);
+        give_up_for_now(g, g->given, reason);
 }
 
 static void fetch_next(struct go_note *g) {
@@ -216,7 +209,7 @@ static void fetch_next(struct go_note *g) {
         };
         int r = http_loop_get(g->st->http, &get, &g->in_flight);
         if (r < 0)
-                give_up_for_now(g, g->state, strerror(-r));
+                give_up_for_now(g, g->found, strerror(-r));
 }
 
 static void on_probed(long status, const char *why, void *userdata) {
@@ -226,7 +219,7 @@ static void on_probed(long status, const char *why, void *userdata) {
                 probe_next(g);
                 return;
         }
-        g->state = GO_FOUND;
+        g->found = true;
         log_info("%s: go.* metrics from http://%s/debug/pprof/", g->rn.what, g->endpoint);
         fetch_next(g);
 }
@@ -235,7 +228,7 @@ static void probe_next(struct go_note *g) {
         if (g->next_candidate == g->n_candidates) {
                 char why[300];
                 go_pprof_no_endpoint(g->n_candidates, why, sizeof why);
-                give_up_for_now(g, GO_NO_ENDPOINT, why);
+                give_up_for_now(g, false, why);
                 return;
         }
         const struct listen_addr *a = &g->candidates[g->next_candidate++];
@@ -244,7 +237,7 @@ static void probe_next(struct go_note *g) {
                                 .timeout = PROBE_TIMEOUT, .done = on_probed, .userdata = g };
         int r = http_loop_get(g->st->http, &get, &g->in_flight);
         if (r < 0)
-                give_up_for_now(g, GO_UNKNOWN, strerror(-r));
+                give_up_for_now(g, false, strerror(-r));
 }
 
 /* Looks for its endpoint; -ESRCH when it is gone. */
@@ -254,7 +247,7 @@ static int discover(struct go_note *g) {
                 if (proc_is_gone(root, g->rn.pid))
                         return -ESRCH;
                 /* It may exec a Go program later (a shell's wrapper). */
-                give_up_for_now(g, GO_NOT_GO, "not a Go program (its executable has no .go.buildinfo section)");
+                give_up_for_now(g, false, "not a Go program (its executable has no .go.buildinfo section)");
                 return 0;
         }
         int r = listening_of_process(root, g->rn.pid, g->candidates, LISTEN_MAX, &g->n_candidates);
@@ -263,11 +256,10 @@ static int discover(struct go_note *g) {
                         return -ESRCH;
                 char why[100];
                 snprintf(why, sizeof why, "cannot list its sockets: %s", strerror(-r));
-                give_up_for_now(g, GO_UNKNOWN, why);
+                give_up_for_now(g, false, why);
                 return 0;
         }
         g->next_candidate = 0;
-        g->state = GO_PROBING;
         probe_next(g);
         return 0;
 }
@@ -310,7 +302,7 @@ static int go_read(void *state, struct target *tg, metric_set want, struct readi
         if (given ? !g->given || strcmp(given, g->endpoint) != 0 : g->given) {
                 snprintf(g->endpoint, sizeof g->endpoint, "%s", given ? given : "");
                 g->given = given;
-                g->state = given ? GO_FOUND : GO_UNKNOWN;
+                g->found = given;
                 g->rn.not_before = 0;
         }
         if (!st->loop || g->in_flight || runtime_note_backing_off(&g->rn))
@@ -324,7 +316,7 @@ static int go_read(void *state, struct target *tg, metric_set want, struct readi
                 g->netns_known = true;
         }
         g->queued = want & GO_METRICS;
-        if (g->state == GO_FOUND) {
+        if (g->found) {
                 fetch_next(g);
                 return 0;
         }

@@ -38,10 +38,10 @@ def process_cpu_seconds(pid):
 
 def run(tmp, pids, metrics, interval, seconds):
     """µs of watchdog CPU per target-sample, and of the targets' CPU."""
-    rules = tmp / f"rules-{'-'.join(metrics)}.yaml"
+    rules = tmp / "rules.yaml"
     rules.write_text(f"defaults: {{interval: {interval}ms}}\nrules:\n" + "".join(
-        f"  - name: never-{m.replace('.', '-')}\n    metric: {m}\n    when: {{above: 1000000000000000}}\n"
-        "    actions: [stacks]\n" for m in metrics))
+        f"  - name: never-{i}\n    metric: {m}\n    when: {{above: 1000000000000000}}\n"
+        "    actions: [stacks]\n" for i, m in enumerate(metrics)))
     a = subprocess.Popen([AUTODUMP, "watch", "-q", "-r", rules, "-o", tmp / "out",
                           *sum((["-p", str(p)] for p in pids), [])], stderr=subprocess.DEVNULL)
     time.sleep(2)
@@ -150,7 +150,9 @@ def main():
                 try:
                     rows(tmp, [p.pid for p in nets], 1000,
                          (["threads"], ["dotnet.gc_heap_size"],
-                          ["dotnet.gc_heap_size", "dotnet.gc_time", "dotnet.threadpool_queue", "dotnet.exceptions"]),
+                          ["dotnet.gc_heap_size", "dotnet.gc_time", "dotnet.threadpool_queue", "dotnet.exceptions"],
+                          # A counter named by the rule: the same session, one more provider.
+                          ["{dotnet: System.Runtime/cpu-usage}"]),
                          o.seconds, ".NET programs")
                 finally:
                     for p in nets:

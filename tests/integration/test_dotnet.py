@@ -304,10 +304,15 @@ def test_a_program_s_own_telemetry_fires_the_rules_that_name_it(tmp_path, rules,
              ("checkout", orders.pid, "{dotnet.activity_ms_p99: Autodump.Orders/Checkout}", 25),
              ("five", web.pid, "dotnet.aspnet.responses_5xx", 5)]
     r = rules("rules:\n" + "".join(rule.format(*n) for n in named))
-    out = tmp_path / "out"
-    a = autodump("watch", "-r", r, "-o", out)
+    out, db = tmp_path / "out", tmp_path / "record.db"
+    a = autodump("watch", "-r", r, "-o", out, "--record", db)
     fired = wait_for(lambda: len(artifacts(out)) == len(named) and artifacts(out), 90, what=a.text())
     docs = {doc["rule"]: doc for doc in (complete_trigger(d, 60) for d in fired)}
+    a.stop()
+    # The record keeps a named metric by its name, and replays it.
+    replay = subprocess.run([AUTODUMP, "replay", "-r", r, db], capture_output=True, text=True, timeout=60)
+    assert " queued dotnet[" in replay.stdout and "dotnet:Autodump-Orders/orders-queued 20 > 10" in replay.stdout, \
+        replay.stdout + replay.stderr
     assert docs["queued"]["metric"] == "dotnet:Autodump-Orders/orders-queued", docs["queued"]
     assert docs["queued"]["value"] == 20, docs["queued"]
     # 20 a second, each interval 1 s: the Meter's growth, the events counted.

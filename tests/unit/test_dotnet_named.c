@@ -208,6 +208,13 @@ static void counters_and_instruments(void **state) {
         assert_float_equal(v, 12, 0);
         assert_true(dotnet_named_take(n, histogram, &v));
         assert_float_equal(v, 9.5, 0);
+        /* Another tool's session: said once. */
+        assert_null(dotnet_named_trouble(n));
+        metrics_event(n, "MultipleSessionsNotSupportedError", (const char *[]) { "runningSessionId", "x", NULL });
+        assert_non_null(strstr(dotnet_named_trouble(n), "another tool reads its System.Diagnostics.Metrics"));
+        assert_null(dotnet_named_trouble(n));
+        metrics_event(n, "Error", (const char *[]) { "sessionId", "other", "errorMessage", "not ours", NULL });
+        assert_null(dotnet_named_trouble(n));
         dotnet_named_free(n);
 }
 
