@@ -278,3 +278,23 @@ int cgroup_memory_limit(const struct cgroup_mounts *m, const struct cgroup_paths
                 return unified_memory_limit(m->path[CG_UNIFIED], p->path[CG_UNIFIED], ret);
         return -ENOENT;
 }
+
+int cgroup_memory_usage(const struct cgroup_mounts *m, const struct cgroup_paths *p, uint64_t *ret) {
+        /* v1's counter where the memory controller is v1, else v2's. */
+        bool v1 = m->path[CG_MEMORY] && p->path[CG_MEMORY];
+        if (!v1 && !(m->path[CG_UNIFIED] && p->path[CG_UNIFIED]))
+                return -ENOENT;
+        _cleanup_free_ char *dir = NULL;
+        if (asprintf(&dir, "%s%s", v1 ? m->path[CG_MEMORY] : m->path[CG_UNIFIED],
+                     v1 ? p->path[CG_MEMORY] : p->path[CG_UNIFIED]) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char buf[64];
+        if (fd < 0)
+                return -errno;
+        int r = cgroup_read_at(fd, v1 ? "memory.usage_in_bytes" : "memory.current", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        *ret = strtoull(buf, NULL, 10);
+        return 0;
+}

@@ -73,3 +73,6 @@ int cgroup_pread(int fd, char *buf, size_t size);
  * on its path up to the root; v1, memory.stat's hierarchical_memory_limit.
  * 0 if none. */
 int cgroup_memory_limit(const struct cgroup_mounts *m, const struct cgroup_paths *p, uint64_t *ret);
+/* The memory a cgroup uses now (v1 memory.usage_in_bytes, v2
+ * memory.current). */
+int cgroup_memory_usage(const struct cgroup_mounts *m, const struct cgroup_paths *p, uint64_t *ret);

@@ -83,8 +83,9 @@ static int apply_options(const struct common *c, struct action *acts, size_t n) 
                 return usage_error("--type: '%s' is none of mini, heap, triage, full", c->dump_type);
         if (c->compress && strcmp(c->compress, "zstd") != 0)
                 return usage_error("--compress: '%s' is not a compression autodump knows (zstd)", c->compress);
-        if (c->via && strcmp(c->via, "native") != 0 && strcmp(c->via, "gcore") != 0)
-                return usage_error("--via: '%s' is neither native nor gcore", c->via);
+        enum core_via via = CORE_VIA_SNAPSHOT;
+        if (c->via && core_via_from_name(c->via, &via) < 0)
+                return usage_error("--via: '%s' is none of snapshot, stop, gcore", c->via);
         char *end = NULL;
         unsigned long filter = c->filter ? strtoul(c->filter, &end, 0) : 0;
         if (c->filter && (*end || end == c->filter || filter > 0x1ff))
@@ -97,7 +98,7 @@ static int apply_options(const struct common *c, struct action *acts, size_t n) 
                 return usage_error("--duration: '%s' is not a duration of 10ms or more", c->duration);
         if (core) {
                 core->compress_zstd = c->compress != NULL;
-                core->core_via_gcore = c->via && strcmp(c->via, "gcore") == 0;
+                core->core_via = via;
                 core->filter_set = c->filter != NULL;
                 core->filter = (unsigned) filter;
         }

@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 
 #include "bindings.h"
+#include "collect/fork_snapshot.h"
 #include "collector.h"
 #include "crash/link.h"
 #include "firing_queue.h"
 #include "log.h"
+#include "output_dir.h"
 #include "units.h"
 
 /* One process a collection acts on, with its own artifact. */
@@ -183,6 +185,19 @@ static void tell_finished(struct collection *c, char **abandoned) {
         owner->o.finished(&e, owner->o.finished_userdata);
 }
 
+/* A core written from a snapshot, its collector killed meanwhile: the
+ * kernel killed the snapshot with it; its zombie is reaped in the target. */
+static void end_left_snapshot(const struct collections *owner, const struct artifact *a) {
+        char why[256];
+        _cleanup_close_ int out_fd = -1;
+        if (output_dir_open(a->output, false, &out_fd, why, sizeof why) < 0)
+                return;
+        _cleanup_close_ int dir_fd = openat(out_fd, a->partial, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int r = dir_fd >= 0 ? fork_snapshot_end_noted(owner->o.proc, dir_fd) : 0;
+        if (r < 0)
+                log_warning("the snapshot of a core left unfinished was not reaped in its process: %s", strerror(-r));
+}
+
 static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void *userdata) {
         struct collection *c = userdata;
         struct collections *owner = c->owner;
@@ -195,6 +210,7 @@ static void on_collector_exit(struct loop_source *s, pid_t pid, int status, void
                 for (size_t i = 0; i < c->n_subjects; i++) {
                         struct subject *sub = &c->subjects[i];
                         char *path = NULL;
+                        end_left_snapshot(owner, &sub->artifact);
                         /* A subject the collector never reached left nothing. */
                         if (artifact_abandon(&sub->artifact, reason, &path) == 0)
                                 log_warning("%s[%d]: %s; partial artifact: %s", sub->pick.comm, (int) sub->pick.pid,

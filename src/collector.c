@@ -8,7 +8,7 @@
 typedef int (*action_fn)(struct collect_ctx *, const struct action *, struct action_result *);
 
 static int collect_core(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
-        return a->core_via_gcore ? collect_core_gcore(ctx, a, res) : collect_core_native(ctx, a, res);
+        return a->core_via == CORE_VIA_GCORE ? collect_core_gcore(ctx, a, res) : collect_core_native(ctx, a, res);
 }
 
 static const action_fn action_fns[_ACTION_MAX] = {

@@ -28,7 +28,7 @@ static const char usage_text[] =
         "  autodump check  [-c FILE] [-r RULES]...\n"
         "  autodump sample [-i DURATION] [-n COUNT] [--json] [--record DB] [--cgroup PATH]... [--comm NAME]\n"
         "                  [-r RULES --rule NAME] [PID]...\n"
-        "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via native|gcore]\n"
+        "  autodump collect ACTION[,ACTION]... [-o DIR] [--compress zstd] [--filter MASK] [--via snapshot|stop|gcore]\n"
         "                   [--duration DURATION] [--frequency HZ] [--type mini|heap|triage|full] PID\n"
         "  autodump list   [-o DIR] [--json] [--since DURATION|TIME] [--rule NAME] [--target COMM|PID]\n"
         "  autodump show   ID|DIR\n"

@@ -71,18 +71,30 @@ void rule_parse_command(struct schema_ctx *c, const struct ynode *n, const char 
                 schema_err(c, t, "timeout: %s is more than the 1d maximum", t->scalar);
 }
 
+int core_via_from_name(const char *name, enum core_via *ret) {
+        /* "native", the stop writer's name before snapshots, still is. */
+        static const struct {
+                const char *name;
+                enum core_via via;
+        } names[] = { { "snapshot", CORE_VIA_SNAPSHOT }, { "stop", CORE_VIA_STOP }, { "native", CORE_VIA_STOP },
+                      { "gcore", CORE_VIA_GCORE } };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(names[i].name, name) == 0) {
+                        *ret = names[i].via;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
 static void parse_core(struct schema_ctx *c, const struct ynode *n, struct action *a) {
         static const char *const keys[] = { "via", "compress", "filter", NULL };
         if (!schema_want(c, n, YNODE_MAP, "core"))
                 return;
         schema_check_keys(c, n, "core", keys, NULL);
         const struct ynode *v;
-        if ((v = schema_get(n, "via")) && schema_want(c, v, YNODE_SCALAR, "via")) {
-                if (strcmp(v->scalar, "gcore") == 0)
-                        a->core_via_gcore = true;
-                else if (strcmp(v->scalar, "native") != 0)
-                        schema_err(c, v, "via: '%s' is neither native nor gcore", v->scalar);
-        }
+        if ((v = schema_get(n, "via")) && schema_want(c, v, YNODE_SCALAR, "via") &&
+            core_via_from_name(v->scalar, &a->core_via) < 0)
+                schema_err(c, v, "via: '%s' is none of snapshot, stop, gcore", v->scalar);
         if ((v = schema_get(n, "compress")) && schema_want(c, v, YNODE_SCALAR, "compress")) {
                 if (strcmp(v->scalar, "zstd") == 0)
                         a->compress_zstd = true;
@@ -100,7 +112,7 @@ static void parse_core(struct schema_ctx *c, const struct ynode *n, struct actio
                         a->filter = (unsigned) f;
                 }
         }
-        if (a->core_via_gcore && (a->compress_zstd || a->filter_set))
+        if (a->core_via == CORE_VIA_GCORE && (a->compress_zstd || a->filter_set))
                 schema_err(c, n, "core: compress and filter need the native writer, not via: gcore");
 }
 

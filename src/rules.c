@@ -283,7 +283,7 @@ static void check_crash_actions(struct schema_ctx *c, const struct ynode *action
                 if (a->kind != ACTION_CORE && a->kind != ACTION_STACKS && a->kind != ACTION_EXEC)
                         schema_err(c, actions, "%s: a crashing process is about to die; a crash rule takes core, "
                                    "stacks and exec", action_kind_to_string(a->kind));
-                else if (a->kind == ACTION_CORE && a->core_via_gcore)
+                else if (a->kind == ACTION_CORE && a->core_via == CORE_VIA_GCORE)
                         schema_err(c, actions, "core: {via: gcore}: gdb cannot attach to a crashing process "
                                    "autodump holds; the native core writer can");
         }

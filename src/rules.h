@@ -28,12 +28,17 @@ enum action_kind {
         _ACTION_MAX,
 };
 
+/* How `core` writes: from a copy-on-write snapshot forked from the target
+ * (stopped for the fork alone; the stop writer when that cannot be), from
+ * the target held stopped all along, or by gdb's gcore. */
+enum core_via { CORE_VIA_SNAPSHOT, CORE_VIA_STOP, CORE_VIA_GCORE };
+
 struct action {
         enum action_kind kind;
         char **argv;            /* exec: NULL-terminated, placeholders unexpanded */
         usec_t timeout;         /* exec: 0 = the collection's own timeout */
         int signo;              /* signal */
-        bool core_via_gcore;    /* core: {via: gcore} */
+        enum core_via core_via; /* core: {via: …} */
         bool compress_zstd;     /* core: {compress: zstd} */
         bool filter_set;        /* core: {filter: 0x33}, else the process's coredump_filter */
         unsigned filter;
@@ -109,6 +114,8 @@ void rule_set_free(struct rule_set *set);
 usec_t rule_set_tick(const struct rule_set *set);
 
 const char *action_kind_to_string(enum action_kind k);
+/* snapshot, stop (or native, its old name), gcore; -ENOENT if none. */
+int core_via_from_name(const char *name, enum core_via *ret);
 /* The action called `name`; -ENOENT if there is none. */
 int action_from_name(const char *name, enum action_kind *ret);
 /* A command given on one line ("/usr/bin/ship {dir}", the config's

@@ -58,7 +58,7 @@ struct sources;
 
 int sources_open(const struct source_env *env, struct sources **ret);
 void sources_close(struct sources *s);
-/* The metrics a target of tg's kind has. */
+/* The metrics a target of tg's kind has (not those a rule names). */
 metric_set sources_metrics_of(const struct sources *s, const struct target *tg);
 /* Reads `want` of `tg` from every source that serves part of it. */
 int sources_read(struct sources *s, struct target *tg, metric_set want, struct reading *ret);

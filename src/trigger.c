@@ -128,6 +128,16 @@ static json_t *result_json(const struct action_result *res, bool running) {
                 json_object_set_new(o, "disk_bytes", json_integer((json_int_t) res->disk_bytes));
         json_object_set_new(o, "target_stopped_seconds",
                             res->has_stopped ? json_real(res->stopped_seconds) : json_null());
+        if (res->core_via) {
+                json_object_set_new(o, "via", json_string(res->core_via));
+                if (*res->core_fallback)
+                        json_object_set_new(o, "snapshot_refused", json_string(res->core_fallback));
+                else if (strcmp(res->core_via, "snapshot") == 0) {
+                        json_object_set_new(o, "snapshot_extra_bytes", json_integer((json_int_t) res->snapshot_extra_bytes));
+                        json_object_set_new(o, "not_in_snapshot_bytes",
+                                            json_integer((json_int_t) res->not_in_snapshot_bytes));
+                }
+        }
         return o;
 }
 

@@ -28,6 +28,10 @@ struct action_result {
         double seconds;
         bool has_stopped;
         double stopped_seconds;         /* how long the target was stopped */
+        const char *core_via;           /* a core: "snapshot" or "stop"; NULL: not a core */
+        char core_fallback[256];        /* why not from a snapshot; "": it was, or was not asked */
+        uint64_t snapshot_extra_bytes;  /* the pages the target wrote meanwhile, copied for the snapshot */
+        uint64_t not_in_snapshot_bytes; /* MADV_DONTFORK memory a snapshot lacks: holes in the core */
 };
 
 struct collect_ctx {

@@ -33,6 +33,7 @@ struct segment {
 
 struct core {
         pid_t pid;
+        pid_t mem_pid;          /* whose memory is read: the target, or its snapshot */
         int pidfd;
         const struct proc_root *proc;
         long page;
@@ -44,8 +45,8 @@ struct core {
         size_t n_threads;
         char *notes;
         size_t notes_len, notes_cap;
-        int mem_fd;             /* /proc/PID/mem: the fallback for unreadable ranges */
-        int pagemap_fd;
+        int mem_fd;             /* mem_pid's /proc/PID/mem: the fallback for unreadable ranges */
+        int pagemap_fd;         /* mem_pid's */
         uint64_t unreadable;    /* bytes that could not be read: left as zeros */
 };
 

@@ -21,6 +21,7 @@
 #include "collect.h"
 #include "core_elf.h"
 #include "core_file.h"
+#include "fork_snapshot.h"
 #include "../ptrace.h"
 
 #define CHUNK (1u << 20)                /* bytes per process_vm_readv: cache-sized, so the copy out stays fast */
@@ -33,7 +34,7 @@
 static bool starts_with_elf(struct core *c, const struct mapping *m) {
         unsigned char magic[SELFMAG];
         struct iovec local = { magic, sizeof magic }, remote = { (void *) m->start, sizeof magic };
-        return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == SELFMAG &&
+        return process_vm_readv(c->mem_pid, &local, 1, &remote, 1, 0) == SELFMAG &&
                memcmp(magic, ELFMAG, SELFMAG) == 0;
 }
 
@@ -93,12 +94,15 @@ struct copy {
         char *buf;
 };
 
-/* Whether the target exited, waiting up to `wait_ms` for its pidfd to say
- * so: a read that failed just as it was killed may come before any sign
- * of the exit in /proc. */
+/* Whether the process read from exited, waiting up to `wait_ms` for the
+ * target's pidfd to say so: a read that failed just as it was killed may
+ * come before any sign of the exit in /proc. (A snapshot exits only when
+ * killed.) */
 static bool exited(struct core *c, int wait_ms) {
-        if (proc_is_gone(c->proc, c->pid))
+        if (proc_is_gone(c->proc, c->mem_pid))
                 return true;
+        if (c->mem_pid != c->pid)
+                return false;
         struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
         return wait_ms > 0 && c->pidfd >= 0 && poll(&p, 1, wait_ms) == 1;
 }
@@ -108,7 +112,7 @@ static bool exited(struct core *c, int wait_ms) {
  * through /proc/PID/mem, and left as zeros if that fails too. */
 static int read_memory(struct core *c, uint64_t addr, char *buf, size_t len) {
         struct iovec local = { buf, len }, remote = { (void *) addr, len };
-        ssize_t got = process_vm_readv(c->pid, &local, 1, &remote, 1, 0);
+        ssize_t got = process_vm_readv(c->mem_pid, &local, 1, &remote, 1, 0);
         if (got < 0 && errno == ESRCH)
                 return -ESRCH;
         size_t done = got > 0 ? (size_t) got : 0;
@@ -125,7 +129,7 @@ static int read_memory(struct core *c, uint64_t addr, char *buf, size_t len) {
                 }
                 done += n;
         }
-        return proc_is_gone(c->proc, c->pid) ? -ESRCH : 0;
+        return proc_is_gone(c->proc, c->mem_pid) ? -ESRCH : 0;
 }
 
 static int copy_run(struct core *c, uint64_t start, uint64_t end, void *arg) {
@@ -260,13 +264,12 @@ static bool would_fill_disk(int dir_fd, uint64_t estimate, double min_free_pct, 
         return true;
 }
 
-/* Writes everything but the end of the file: what needs the process
- * stopped. *ret_end is the file's final size, for core_file_finish(). */
+/* Writes everything but the end of the file: what needs the memory as it
+ * was at the stop (the target stopped, or its snapshot). *ret_end is the
+ * file's final size, for core_file_finish(). */
 static int dump(struct core *c, struct core_file *out, uint64_t *ret_end) {
         struct copy cp = { .out = out, .buf = malloc(CHUNK) };
-        int r = cp.buf ? core_build_notes(c) : -ENOMEM;
-        if (r == 0)
-                r = write_headers(c, out, ret_end);
+        int r = cp.buf ? write_headers(c, out, ret_end) : -ENOMEM;
         for (size_t i = 0; r == 0 && i < c->n_segs; i++) {
                 cp.seg = &c->segs[i];
                 if (cp.seg->file_size)
@@ -283,6 +286,41 @@ static int dump(struct core *c, struct core_file *out, uint64_t *ret_end) {
         return r;
 }
 
+/* Reads memory from `pid` from now on (the target, or its snapshot). */
+static void read_memory_of(struct core *c, pid_t pid) {
+        char path[64];
+        if (c->mem_fd >= 0)
+                close(c->mem_fd);
+        if (c->pagemap_fd >= 0)
+                close(c->pagemap_fd);
+        c->mem_pid = pid;
+        snprintf(path, sizeof path, "%d/mem", (int) pid);
+        c->mem_fd = openat(c->proc->fd, path, O_RDONLY | O_CLOEXEC);
+        snprintf(path, sizeof path, "%d/pagemap", (int) pid);
+        c->pagemap_fd = openat(c->proc->fd, path, O_RDONLY | O_CLOEXEC);
+}
+
+/* With every thread stopped and the notes taken: forks the snapshot the
+ * memory is read from, or says in res why the stop writer goes on. */
+static void take_snapshot(const struct collect_ctx *ctx, struct core *c, struct stopped_process *sp,
+                          struct fork_snapshot *snap, struct action_result *res) {
+        char why[200];
+        if (ctx->held)
+                snprintf(res->core_fallback, sizeof res->core_fallback, "a crashing process is held in its signal");
+        else if (fork_snapshot_refusal(c->proc, sp, why, sizeof why) < 0 ||
+                 fork_snapshot_take(c->proc, sp, snap, why, sizeof why) < 0)
+                snprintf(res->core_fallback, sizeof res->core_fallback, "%s", why);
+        else {
+                (void) fork_snapshot_note(ctx->artifact->dir_fd, c->pid, ctx->starttime, snap);
+                read_memory_of(c, snap->child);
+                /* What a fork does not copy: holes in the core. */
+                for (size_t i = 0; i < c->n_segs; i++)
+                        if (c->segs[i].map->dontfork)
+                                res->not_in_snapshot_bytes += c->segs[i].file_size;
+        }
+        res->core_via = snap->child ? "snapshot" : "stop";
+}
+
 int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
 #if !defined(__x86_64__)
         result_set(res, ACTION_FAILED, "the native core writer supports x86-64 only; use core: {via: gcore}");
@@ -292,6 +330,7 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
                           .mem_fd = -1, .pagemap_fd = -1 };
         const char *name = a->compress_zstd ? "core.zst" : "core";
         struct stopped_process sp = {};
+        struct fork_snapshot snap = {};
         int fd = -1, r;
 
         r = collect_stop_target(ctx, &sp);
@@ -299,16 +338,13 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
                 result_stop_failed(res, ctx, r);
                 return r;
         }
-        char path[64];
-        snprintf(path, sizeof path, "%d/mem", (int) c.pid);
-        c.mem_fd = openat(c.proc->fd, path, O_RDONLY | O_CLOEXEC);
-        snprintf(path, sizeof path, "%d/pagemap", (int) c.pid);
-        c.pagemap_fd = openat(c.proc->fd, path, O_RDONLY | O_CLOEXEC);
+        read_memory_of(&c, c.pid);
         uint64_t estimate = 0, end = 0;
         char why[256];
         if ((r = proc_read_stat(ctx->proc, c.pid, &c.stat)) < 0 || (r = core_read_registers(&c, &sp)) < 0 ||
             (r = maps_read(c.proc->fd, c.pid, &c.maps)) < 0 ||
-            (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc->fd, c.pid), &estimate)) < 0) {
+            (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc->fd, c.pid), &estimate)) < 0 ||
+            (r = core_build_notes(&c)) < 0) {
                 result_set(res, ACTION_FAILED, r == -ESRCH ? "process exited during the capture"
                                                            : "cannot read the process: %s", strerror(-r));
                 goto out;
@@ -325,7 +361,21 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         struct core_file file;
         if ((r = core_file_open(&file, fd, a->compress_zstd)) < 0)
                 goto out;
+        if (a->core_via == CORE_VIA_SNAPSHOT)
+                take_snapshot(ctx, &c, &sp, &snap, res);
+        else
+                res->core_via = "stop";
+        /* From a snapshot the target runs on while its memory is read. */
+        if (snap.child)
+                collect_resume_target(ctx, &sp);
         r = dump(&c, &file, &end);
+        if (snap.child) {
+                (void) fork_snapshot_extra_bytes(c.proc, &snap, &res->snapshot_extra_bytes);
+                (void) fork_snapshot_end(c.proc, ctx->pid, ctx->starttime, &snap);
+                (void) unlinkat(ctx->artifact->dir_fd, FORK_SNAPSHOT_NOTE, 0);
+                if (r == -ESRCH)
+                        r = -ECHILD;    /* the snapshot, not the target, went: killed for memory */
+        }
         /* The memory is copied: the process runs on while the file is
          * finished (the last compressed blocks, the final hole). */
         collect_resume_target(ctx, &sp);
@@ -351,6 +401,9 @@ out:
                         artifact_discard(ctx->artifact, name);
                         if (r == -ESRCH)
                                 result_set(res, ACTION_FAILED, "process exited during the capture");
+                        else if (r == -ECHILD)
+                                result_set(res, ACTION_FAILED, "the snapshot was killed while the core was written "
+                                           "(out of memory?)");
                         else if (r == -ENOSPC || r == -EDQUOT)
                                 result_set(res, ACTION_FAILED, "disk full while writing %s; the partial file was removed", name);
                         else
@@ -362,9 +415,9 @@ out:
                 struct stat st;
                 if (fstatat(ctx->artifact->dir_fd, name, &st, 0) == 0)
                         res->disk_bytes = (uint64_t) st.st_blocks * 512;
-                if (c.unreadable)
+                if (c.unreadable > res->not_in_snapshot_bytes)
                         result_set(res, ACTION_OK, "%llu bytes could not be read and are zeros in the core",
-                                   (unsigned long long) c.unreadable);
+                                   (unsigned long long) (c.unreadable - res->not_in_snapshot_bytes));
                 else
                         result_set(res, ACTION_OK, NULL);
         }

@@ -90,6 +90,8 @@ int maps_parse_smaps(const char *text, struct mapping_list *ret) {
                         cur->has_anon = strtoull(line + 10, NULL, 10) > 0;
                 else if (strncmp(line, "VmFlags:", 8) == 0) {
                         cur->dontdump = vmflag(line + 8, "dd");
+                        cur->dontfork = vmflag(line + 8, "dc");
+                        cur->wipeonfork = vmflag(line + 8, "wf");
                         cur->io = vmflag(line + 8, "io") || vmflag(line + 8, "pf");
                         cur->hugetlb = vmflag(line + 8, "ht");
                 }

@@ -14,6 +14,8 @@ struct mapping {
         bool dontdump;          /* VmFlags dd (MADV_DONTDUMP) */
         bool io;                /* VmFlags io / pf: device or PFN memory, never read */
         bool hugetlb;           /* VmFlags ht */
+        bool dontfork;          /* VmFlags dc (MADV_DONTFORK): not in a forked child */
+        bool wipeonfork;        /* VmFlags wf (MADV_WIPEONFORK): zeros in a forked child */
         bool has_anon;          /* Anonymous: > 0 kB: written to (COW) */
         char *path;             /* "" for anonymous; "[heap]", "[stack]", … for special */
 };

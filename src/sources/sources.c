@@ -19,16 +19,25 @@ struct sources {
         void *state[_METRIC_SOURCE_MAX];
         metric_set serves[_METRIC_SOURCE_MAX];
         metric_set of_kind[2];          /* the metrics a process or a cgroup target has */
+        metric_set named;               /* those only a rule names */
 };
 
 int sources_open(const struct source_env *env, struct sources **ret) {
         struct sources *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
-        for (int m = 0; m < _METRIC_MAX; m++) {
+        for (int m = 0; m < METRIC_NAMED_FIRST; m++) {
                 const struct metric_info *mi = metric_info((enum metric) m);
                 s->serves[mi->source] |= METRIC_BIT(m);
                 s->of_kind[mi->scope == METRIC_OF_CGROUP ? TARGET_CGROUP : TARGET_PROCESS] |= METRIC_BIT(m);
+        }
+        /* The slots of the metrics rules name, named or not yet (a reload
+         * may name one): every form is the .NET source's, of a process
+         * (metric.h). */
+        for (int m = METRIC_NAMED_FIRST; m <= METRIC_NAMED_LAST; m++) {
+                s->serves[METRIC_SOURCE_DOTNET] |= METRIC_BIT(m);
+                s->of_kind[TARGET_PROCESS] |= METRIC_BIT(m);
+                s->named |= METRIC_BIT(m);
         }
         for (int i = 0; i < _METRIC_SOURCE_MAX; i++) {
                 int r = all[i]->open(env, &s->state[i]);
@@ -51,7 +60,7 @@ void sources_close(struct sources *s) {
 }
 
 metric_set sources_metrics_of(const struct sources *s, const struct target *tg) {
-        return s->of_kind[tg->id.kind];
+        return s->of_kind[tg->id.kind] & ~s->named;
 }
 
 int sources_read(struct sources *s, struct target *tg, metric_set want, struct reading *ret) {

@@ -149,10 +149,10 @@ def test_killed_collector_leaves_target_running_gcore(tmp_path, rules, autodump,
 
 
 def test_killed_collector_leaves_target_running_native(tmp_path, rules, autodump):
-    """The native writer holds the target with PTRACE_SEIZE: when its
+    """The stop writer holds the target with PTRACE_SEIZE: when its
     collector is killed, the kernel lets every thread run on."""
     out = tmp_path / "out"
-    a = run_leak(autodump, rules, out, "core", "1500MiB", 8000, 3072)
+    a = run_leak(autodump, rules, out, "{core: {via: stop}}", "1500MiB", 8000, 3072)
     a.wait_log("rule big fired")
     collector = wait_for(lambda: collector_of(a), what="the collector")
     target_pid = partial_target_pid(out)
@@ -166,14 +166,35 @@ def test_killed_collector_leaves_target_running_native(tmp_path, rules, autodump
     assert sorted(f.name for f in art.iterdir()) == ["proc", "trigger.json"]   # no half core
 
 
-@pytest.mark.parametrize("core", ["{core: {via: gcore}}", "core"])
+def test_killed_collector_mid_snapshot_leaves_no_snapshot_behind(tmp_path, rules, autodump):
+    """Killed while it writes from a snapshot: the kernel kills the
+    snapshot with it (PTRACE_O_EXITKILL), and the watchdog has the target
+    reap its zombie."""
+    out = tmp_path / "out"
+    a = run_leak(autodump, rules, out, "core", "1500MiB", 8000, 3072)
+    a.wait_log("rule big fired")
+    collector = wait_for(lambda: collector_of(a), what="the collector")
+    target_pid = partial_target_pid(out)
+    note = wait_for(lambda: next(iter(out.glob(".*.partial/.snapshot")), None), interval=0.002,
+                    what="the core being written from a snapshot")
+    snapshot = int(note.read_text().split()[2])
+    assert children_of(target_pid) == [snapshot]
+    os.kill(collector, signal.SIGKILL)
+    a.wait_log("collector died of signal 9")
+    assert proc_state(target_pid) in ("S", "R")
+    wait_for(lambda: children_of(target_pid) == [] and proc_state(snapshot) is None, what="the snapshot reaped")
+    core = action(trigger(artifacts(out)[0]), "core")
+    assert core["status"] == "failed" and core["error"] == "collector died of signal 9 (Killed)"
+
+
+@pytest.mark.parametrize("core", ["{core: {via: gcore}}", "{core: {via: stop}}"])
 def test_target_exiting_mid_capture(tmp_path, rules, autodump, core):
     out = tmp_path / "out"
     a = run_leak(autodump, rules, out, f"{core}, stacks", "1500MiB", 8000, 3072)
     a.wait_log("rule big fired")
     target_pid = partial_target_pid(out)
     wait_for(lambda: proc_state(target_pid) in ("t", "T"), interval=0.005, what="the target to be stopped")
-    if core == "core":
+    if "stop" in core:
         # For the native writer stopped is not enough: the first thread
         # shows 't' while the others are still being stopped, and a kill
         # then comes before the capture. Its partial core exists only once

@@ -1,0 +1,132 @@
+"""Fork-snapshot cores: the target stopped only for an injected fork, the
+core written from the copy-on-write child while it runs on. Real threads
+(one in read(), one in waitpid(-1), one rewriting a large array, one
+stamping the clock), read back with gdb."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import AUTODUMP, children_of, proc_state, wait_for
+
+SNAPSHOTEE = os.environ.get("SNAPSHOTEE", str(Path(__file__).parents[2] / "build/tests/targets/snapshotee"))
+
+
+class Snapshotee:
+    """The target, its stdin and stdout kept for commands."""
+
+    def __init__(self, *args, wrap=()):
+        self.proc = subprocess.Popen([*wrap, SNAPSHOTEE, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready "), line
+        self.pid = int(line.split()[1])
+
+    def ask(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().split()
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def snapshotee():
+    started = []
+
+    def start(*args, wrap=()):
+        s = Snapshotee(*args, wrap=wrap)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        for child in children_of(s.pid):
+            os.kill(child, 9)
+        s.close()
+
+
+def collect_core(pid, out, *extra):
+    r = subprocess.run([AUTODUMP, "collect", "core", str(pid), "-o", str(out), *extra], capture_output=True,
+                       text=True, timeout=300)
+    d = Path(r.stdout.strip())
+    assert r.returncode == 0, r.stderr
+    return d, json.loads((d / "trigger.json").read_text())["actions"][0]
+
+
+def gdb(core, *commands):
+    args = ["gdb", "--nx", "--batch", SNAPSHOTEE, str(core)]
+    for c in commands:
+        args += ["-ex", c]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120).stdout
+
+
+@pytest.mark.skipif(not shutil.which("gdb"), reason="gdb is not installed")
+def test_a_snapshot_core_is_one_instant_of_every_thread_and_leaves_no_trace(tmp_path, snapshotee):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    s = snapshotee("mib=64", "writer=1", f"fifo={fifo}", "child=1", "dontfork=4")
+    d, act = collect_core(s.pid, tmp_path / "out")
+    assert act["status"] == "ok" and act["via"] == "snapshot", act
+    # Stopped for the fork alone; the writer's pages copied while the core
+    # was written; the DONTFORK region said, and a hole.
+    assert act["target_stopped_seconds"] < 0.5, act
+    assert act["not_in_snapshot_bytes"] == 4 << 20, act
+    assert act["snapshot_extra_bytes"] > 0, act
+    slots = tmp_path / "slots.bin"
+    text = gdb(d / "core", "thread apply all bt", "p/x snapshot_marker", "p/x *(unsigned char *) dontfork_area",
+               f"dump binary memory {slots} slots slots+n_slots")
+    for fn in ("stamp_clock", "bump_generations", "read_fifo", "wait_children", "serve_commands"):
+        assert f" {fn} (" in text, text
+    assert "= 0x5ca1ab1edeadbeef" in text and "= 0x0" in text, text
+    # One instant: generation g in a prefix of the array, g-1 after it.
+    data = slots.read_bytes()
+    values = struct.unpack(f"<{len(data) // 8}Q", data)
+    g = values[0]
+    boundary = next((i for i, v in enumerate(values) if v != g), len(values))
+    assert g > 0 and all(v == g - 1 for v in values[boundary:]), (g, boundary, sorted(set(values))[:5])
+    # Nothing of it in the target: no SIGCHLD, no zombie, its read() gets
+    # what comes after, its waitpid(-1) the child that is its own.
+    assert s.ask("sigchld") == ["sigchld", "0"]
+    assert children_of(s.pid) == [int(s.ask("child")[1])]
+    with open(fifo, "w") as f:
+        f.write("after-snapshot")
+    assert s.proc.stdout.readline().split() == ["read", "14", "after-snapshot"]
+    sleeper = children_of(s.pid)[0]
+    os.kill(sleeper, 9)
+    assert s.proc.stdout.readline().split() == ["reaped", str(sleeper)]
+    assert proc_state(s.pid) in ("S", "R")
+
+
+def test_a_fork_the_kernel_refuses_falls_back_to_the_stop_writer(tmp_path, snapshotee):
+    """RLIMIT_NPROC: nobody may have no more tasks than the target's two
+    threads; the injected clone gets EAGAIN."""
+    s = snapshotee("mib=8", wrap=("prlimit", "--nproc=2:2", "setpriv", "--reuid=65534", "--regid=65534",
+                                  "--clear-groups"))
+    d, act = collect_core(s.pid, tmp_path / "out")
+    assert act["status"] == "ok" and act["via"] == "stop", act
+    assert "refused the fork: Resource temporarily unavailable" in act["snapshot_refused"], act
+    assert s.ask("sigchld") == ["sigchld", "0"] and children_of(s.pid) == []
+    gap = float(s.ask("gap")[1])
+    assert gap > 0
+
+
+def test_a_thread_under_seccomp_is_never_injected_into(tmp_path, snapshotee):
+    """Its filter kills the process on a fork: the stop writer instead."""
+    s = snapshotee("mib=8", "seccomp=1")
+    d, act = collect_core(s.pid, tmp_path / "out")
+    assert act["status"] == "ok" and act["via"] == "stop", act
+    assert "seccomp filter" in act["snapshot_refused"], act
+    assert s.ask("sigchld") == ["sigchld", "0"] and proc_state(s.pid) in ("S", "R")
+
+
+def test_via_stop_still_holds_the_target_for_the_whole_write(tmp_path, snapshotee):
+    s = snapshotee("mib=64")
+    d, act = collect_core(s.pid, tmp_path / "out", "--via", "stop")
+    assert act["status"] == "ok" and act["via"] == "stop" and "snapshot_refused" not in act, act
