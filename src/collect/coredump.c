@@ -112,7 +112,12 @@ static bool exited(struct core *c, int wait_ms) {
  * through /proc/PID/mem, and left as zeros if that fails too. */
 static int read_memory(struct core *c, uint64_t addr, char *buf, size_t len) {
         struct iovec local = { buf, len }, remote = { (void *) addr, len };
-        ssize_t got = process_vm_readv(c->mem_pid, &local, 1, &remote, 1, 0);
+        /* A snapshot through /proc/PID/mem: process_vm_readv pins the
+         * pages it reads, and pinning a page the snapshot shares with the
+         * target copies it (the kernel's COW-unshare on pin) — a copy of
+         * every page, and slower than the stop writer. */
+        ssize_t got = c->mem_pid != c->pid ? pread(c->mem_fd, buf, len, (off_t) addr)
+                                           : process_vm_readv(c->mem_pid, &local, 1, &remote, 1, 0);
         if (got < 0 && errno == ESRCH)
                 return -ESRCH;
         size_t done = got > 0 ? (size_t) got : 0;
@@ -300,25 +305,19 @@ static void read_memory_of(struct core *c, pid_t pid) {
         c->pagemap_fd = openat(c->proc->fd, path, O_RDONLY | O_CLOEXEC);
 }
 
-/* With every thread stopped and the notes taken: forks the snapshot the
- * memory is read from, or says in res why the stop writer goes on. */
+/* With every thread stopped and its registers read: forks the snapshot
+ * the memory is read from, and lets the target run on; or says in res why
+ * not, the target still stopped for the stop writer. */
 static void take_snapshot(const struct collect_ctx *ctx, struct core *c, struct stopped_process *sp,
                           struct fork_snapshot *snap, struct action_result *res) {
         char why[200];
-        if (ctx->held)
-                snprintf(res->core_fallback, sizeof res->core_fallback, "a crashing process is held in its signal");
-        else if (fork_snapshot_refusal(c->proc, sp, why, sizeof why) < 0 ||
-                 fork_snapshot_take(c->proc, sp, snap, why, sizeof why) < 0)
+        if (fork_snapshot_take(c->proc, sp, snap, why, sizeof why) < 0) {
                 snprintf(res->core_fallback, sizeof res->core_fallback, "%s", why);
-        else {
-                (void) fork_snapshot_note(ctx->artifact->dir_fd, c->pid, ctx->starttime, snap);
-                read_memory_of(c, snap->child);
-                /* What a fork does not copy: holes in the core. */
-                for (size_t i = 0; i < c->n_segs; i++)
-                        if (c->segs[i].map->dontfork)
-                                res->not_in_snapshot_bytes += c->segs[i].file_size;
+                return;
         }
-        res->core_via = snap->child ? "snapshot" : "stop";
+        (void) fork_snapshot_note(ctx->artifact->dir_fd, c->pid, ctx->starttime, snap);
+        read_memory_of(c, snap->child);
+        collect_resume_target(ctx, sp);
 }
 
 int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct action_result *res) {
@@ -333,6 +332,13 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         struct fork_snapshot snap = {};
         int fd = -1, r;
 
+        /* What would refuse a snapshot is looked at before the stop. */
+        bool snapshot = a->core_via == CORE_VIA_SNAPSHOT;
+        if (snapshot && ctx->held)
+                snprintf(res->core_fallback, sizeof res->core_fallback, "a crashing process is held in its signal");
+        else if (snapshot)
+                (void) fork_snapshot_refusal(c.proc, c.pid, res->core_fallback, sizeof res->core_fallback);
+        snapshot = snapshot && !*res->core_fallback;
         r = collect_stop_target(ctx, &sp);
         if (r < 0) {
                 result_stop_failed(res, ctx, r);
@@ -341,8 +347,19 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         read_memory_of(&c, c.pid);
         uint64_t estimate = 0, end = 0;
         char why[256];
-        if ((r = proc_read_stat(ctx->proc, c.pid, &c.stat)) < 0 || (r = core_read_registers(&c, &sp)) < 0 ||
-            (r = maps_read(c.proc->fd, c.pid, &c.maps)) < 0 ||
+        if ((r = proc_read_stat(ctx->proc, c.pid, &c.stat)) < 0 || (r = core_read_registers(&c, &sp)) < 0) {
+                result_set(res, ACTION_FAILED, r == -ESRCH ? "process exited during the capture"
+                                                           : "cannot read the process: %s", strerror(-r));
+                goto out;
+        }
+        /* The stop is over for a snapshot: the rest is read from it, or,
+         * for what it lacks, from the target running on. */
+        if (snapshot)
+                take_snapshot(ctx, &c, &sp, &snap, res);
+        res->core_via = snap.child ? "snapshot" : "stop";
+        if (snap.child)
+                (void) fork_snapshot_not_copied(c.proc, c.pid, &res->not_in_snapshot_bytes);
+        if ((r = maps_read(c.proc->fd, c.mem_pid, &c.maps)) < 0 ||
             (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc->fd, c.pid), &estimate)) < 0 ||
             (r = core_build_notes(&c)) < 0) {
                 result_set(res, ACTION_FAILED, r == -ESRCH ? "process exited during the capture"
@@ -361,18 +378,9 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         struct core_file file;
         if ((r = core_file_open(&file, fd, a->compress_zstd)) < 0)
                 goto out;
-        if (a->core_via == CORE_VIA_SNAPSHOT)
-                take_snapshot(ctx, &c, &sp, &snap, res);
-        else
-                res->core_via = "stop";
-        /* From a snapshot the target runs on while its memory is read. */
-        if (snap.child)
-                collect_resume_target(ctx, &sp);
         r = dump(&c, &file, &end);
         if (snap.child) {
                 (void) fork_snapshot_extra_bytes(c.proc, &snap, &res->snapshot_extra_bytes);
-                (void) fork_snapshot_end(c.proc, ctx->pid, ctx->starttime, &snap);
-                (void) unlinkat(ctx->artifact->dir_fd, FORK_SNAPSHOT_NOTE, 0);
                 if (r == -ESRCH)
                         r = -ECHILD;    /* the snapshot, not the target, went: killed for memory */
         }
@@ -384,6 +392,10 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         core_file_close(&file);
 out:
         collect_resume_target(ctx, &sp);        /* no-op if already resumed */
+        if (snap.child) {
+                (void) fork_snapshot_end(c.proc, ctx->pid, ctx->starttime, &snap);
+                (void) unlinkat(ctx->artifact->dir_fd, FORK_SNAPSHOT_NOTE, 0);
+        }
         res->has_stopped = true;
         res->stopped_seconds = (double) sp.stopped_usec / USEC_PER_SEC;
         if (fd >= 0) {

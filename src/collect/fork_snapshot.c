@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../cgroupfs.h"
+#include "maps.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
 /* For the clone only: the child is followed, and dies with us. Never left
@@ -175,10 +176,10 @@ static uint64_t cgroup_room(const struct proc_root *proc, pid_t pid) {
         return room;
 }
 
-int fork_snapshot_refusal(const struct proc_root *proc, const struct stopped_process *sp, char *why, size_t size) {
+int fork_snapshot_refusal(const struct proc_root *proc, pid_t pid, char *why, size_t size) {
         char path[48];
         _cleanup_free_ char *status = NULL, *meminfo = NULL;
-        snprintf(path, sizeof path, "%d/task/%d/status", (int) sp->pid, (int) sp->pid);
+        snprintf(path, sizeof path, "%d/task/%d/status", (int) pid, (int) pid);
         int r = read_file_at(proc->fd, path, 64 << 10, &status, NULL);
         if (r < 0 || (r = read_file_at(proc->fd, "meminfo", 64 << 10, &meminfo, NULL)) < 0) {
                 snprintf(why, size, "cannot read its status: %s", strerror(-r));
@@ -196,7 +197,7 @@ int fork_snapshot_refusal(const struct proc_root *proc, const struct stopped_pro
          * killer would take the snapshot first (oom_score_adj 1000), and
          * then the target. */
         uint64_t need = kib_field(status, "\nRssAnon:"), available = kib_field(meminfo, "\nMemAvailable:"),
-                 room = cgroup_room(proc, sp->pid);
+                 room = cgroup_room(proc, pid);
         if (need > available || need > room) {
                 snprintf(why, size, "the snapshot could need %.0f MiB more (the target's anonymous memory, should it "
                          "write all of it meanwhile) and %s has %.0f MiB left", (double) need / 1048576,
@@ -278,15 +279,18 @@ static int reap_in(const struct proc_root *proc, struct stopped_thread *t, uint6
         int status, r;
         uint64_t at;
         long result = 0;
+        /* The child as the target names it: in its PID namespace. */
+        pid_t theirs = child;
+        (void) proc_read_nspid(proc, child, &theirs);
         /* WNOHANG: its main thread must never wait on anything else. */
-        const unsigned long args[4] = { (unsigned long) child, 0, __WALL | WNOHANG, 0 };
+        const unsigned long args[4] = { (unsigned long) theirs, 0, __WALL | WNOHANG, 0 };
         if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) < 0 || next_stop(t, &status) < 0)
                 return -ESRCH;
         if (proc_read_stat(proc, t->tid, &st) < 0 || st.starttime != starttime)
                 return -ESRCH;
         if ((r = find_syscall(proc, t->tid, &at)) < 0 || (r = inject(t, at, SYS_wait4, args, NULL, &result)) < 0)
                 return r;
-        return result == child ? 0 : result < 0 ? (int) result : -ECHILD;
+        return result == theirs ? 0 : result < 0 ? (int) result : -ECHILD;
 }
 
 /* Whether `child` is a zombie child of `pid`, waiting up to a second for
@@ -341,4 +345,17 @@ int fork_snapshot_end_noted(const struct proc_root *proc, int dir_fd) {
                 return -EINVAL;
         struct fork_snapshot s = { .child = child };
         return fork_snapshot_end(proc, pid, starttime, &s);
+}
+
+int fork_snapshot_not_copied(const struct proc_root *proc, pid_t pid, uint64_t *ret) {
+        struct mapping_list maps;
+        int r = maps_read(proc->fd, pid, &maps);
+        if (r < 0)
+                return r;
+        *ret = 0;
+        for (size_t i = 0; i < maps.n; i++)
+                if (maps.items[i].dontfork)
+                        *ret += maps.items[i].end - maps.items[i].start;
+        maps_free(&maps);
+        return 0;
 }

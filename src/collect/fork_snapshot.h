@@ -32,16 +32,20 @@ struct fork_snapshot {
  * removed with the snapshot). */
 #define FORK_SNAPSHOT_NOTE ".snapshot"
 
-/* Why a snapshot is not to be taken of this stopped process, in `why`
- * (a seccomp filter on its main thread: an injected clone could kill it;
- * too little memory for the copies its writes would make); 0 when none. */
-int fork_snapshot_refusal(const struct proc_root *proc, const struct stopped_process *sp, char *why, size_t size);
+/* Why a snapshot is not to be taken of process `pid`, in `why` (a seccomp
+ * filter on its main thread: an injected clone could kill it; too little
+ * memory for the copies its writes would make); 0 when none. Looked at
+ * before it is stopped: the stop is for the fork alone. */
+int fork_snapshot_refusal(const struct proc_root *proc, pid_t pid, char *why, size_t size);
 /* Forks the snapshot of `sp` (every thread stopped), leaving the main
  * thread's registers as they were. On failure (the kernel refused the
  * clone: RLIMIT_NPROC, pids.max, memory) says why; the process is as it
  * was. */
 int fork_snapshot_take(const struct proc_root *proc, struct stopped_process *sp, struct fork_snapshot *ret,
                        char *why, size_t size);
+/* The bytes of its mappings a fork does not copy (MADV_DONTFORK): not in
+ * a snapshot, nor in a core written from one. */
+int fork_snapshot_not_copied(const struct proc_root *proc, pid_t pid, uint64_t *ret);
 /* The memory the snapshot holds that the target no longer shares: the
  * pages the target wrote since (the child's private resident bytes). */
 int fork_snapshot_extra_bytes(const struct proc_root *proc, const struct fork_snapshot *s, uint64_t *ret);

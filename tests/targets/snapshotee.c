@@ -19,7 +19,8 @@
  * two stamps is the pause a client would have felt. It prints "ready PID"
  * once set up, then answers commands on stdin: "gap" (the largest gap in
  * ms since the last "gap"), "sigchld" (how many SIGCHLDs it got), "child"
- * (the pid of its sleep). */
+ * (the pid of its sleep), "fork" (how long a bare fork() of it takes, ms:
+ * the floor of a snapshot's pause). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -139,6 +140,15 @@ __attribute__((noinline)) static void serve_commands(void) {
                         printf("sigchld %ld\n", atomic_load(&sigchld_count));
                 else if (strncmp(line, "child", 5) == 0)
                         printf("child %d\n", (int) sleeper);
+                else if (strncmp(line, "fork", 4) == 0) {
+                        long start = now_ns();
+                        pid_t pid = fork();
+                        if (pid == 0)
+                                _exit(0);
+                        long end = now_ns();
+                        waitpid(pid, NULL, 0);
+                        printf("fork %.3f\n", (double) (end - start) / 1e6);
+                }
         }
 }
 
