@@ -18,6 +18,7 @@ struct config {
         char *rules;            /* [watch] rules: file or directory */
         char *output;           /* [watch] output */
         usec_t interval;        /* [watch] interval: how often /proc is rescanned */
+        usec_t rescan;          /* [watch] rescan: how often, when process events tell of new ones; 0: never used */
         double max_total;       /* [storage] bytes; 0 = no limit */
         unsigned max_count;     /* 0 = no limit */
         double min_free_pct;    /* never start a capture below this much free space */

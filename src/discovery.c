@@ -96,7 +96,8 @@ static int list_processes(const struct discovery *d, struct scanned **ret, size_
                         all = m;
                 }
                 all[n] = (struct scanned) { .pid = pid, .ppid = st.ppid, .starttime = st.starttime,
-                                            .can_be_target = proc_stat_can_be_target(&st) };
+                                            .can_be_target = proc_stat_can_be_target(&st),
+                                            .traced_stop = st.state == 't' };
                 memcpy(all[n].comm, st.comm, sizeof st.comm);
                 n++;
         }
@@ -125,7 +126,8 @@ int discovery_scan(struct discovery *d) {
                 const struct scanned *s = &all[i];
                 /* A zombie or kernel thread would match by name and fire,
                  * and then no capture could work. */
-                if (!s->can_be_target || h->is_known(s->pid, h->userdata) || h->is_collector(s->pid, h->userdata))
+                if (!s->can_be_target || s->traced_stop || h->is_known(s->pid, h->userdata) ||
+                    h->is_collector(s->pid, h->userdata))
                         continue;
                 bool tree = d->mode == MODE_RUN && process_tree_contains(all, n, s->pid, d->self, d->command, h);
                 /* In the tree the answer can change as processes are born;
@@ -152,23 +154,41 @@ int discovery_scan(struct discovery *d) {
         return 0;
 }
 
-int discovery_add_listed(struct discovery *d, pid_t pid) {
+/* One process, as a scan asks about it, or as -p lists it (then even one
+ * known or stopped). */
+static int check_one(struct discovery *d, pid_t pid, bool listed) {
+        const struct discovery_hooks *h = &d->hooks;
         struct proc_stat st;
-        if (proc_read_stat(d->proc, pid, &st) < 0)
+        if (pid == d->self || proc_read_stat(d->proc, pid, &st) < 0)
                 return -ESRCH;
         if (proc_stat_is_kernel_thread(&st))
                 return -EPERM;
         if (!proc_stat_can_be_target(&st))
                 return -ESRCH;
+        if (!listed && (st.state == 't' || h->is_known(pid, h->userdata) || h->is_collector(pid, h->userdata)))
+                return 0;
         _cleanup_free_ const struct rule **rules = calloc(d->rules->n + 1, sizeof *rules);
         if (!rules)
                 return -ENOMEM;
-        struct proc_facts f = { .pid = pid, .comm = st.comm, .listed = true };
+        struct proc_facts f = { .pid = pid, .comm = st.comm, .listed = listed };
         size_t k = rules_for(d, &f, rules);
         if (k == 0)
                 return -ENOENT;
-        d->hooks.found(&f, st.starttime, rules, k, d->hooks.userdata);
+        h->found(&f, st.starttime, rules, k, h->userdata);
         return 0;
+}
+
+int discovery_add_listed(struct discovery *d, pid_t pid) {
+        return check_one(d, pid, true);
+}
+
+int discovery_check(struct discovery *d, pid_t pid) {
+        int r = check_one(d, pid, false);
+        return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+bool discovery_details_can_change(const struct discovery *d) {
+        return details_can_change(d->rules);
 }
 
 void discovery_done(struct discovery *d) {

@@ -21,6 +21,9 @@ struct scanned {
         uint64_t starttime;
         char comm[16];
         bool can_be_target;     /* see proc_stat_can_be_target; kept in the list for the tree */
+        /* In a ptrace stop: a debugger's, or a core's snapshot that never
+         * runs (it has its process's name). Looked at once it runs. */
+        bool traced_stop;
 };
 
 /* A process no rule wanted at the last scan. Its cmdline and uid can still
@@ -77,4 +80,12 @@ int discovery_scan(struct discovery *d);
  * a kernel thread, -ENOENT if no rule applies to it; else `found` was
  * called. */
 int discovery_add_listed(struct discovery *d, pid_t pid);
+/* One process the kernel said started, exec'd or was renamed
+ * (proc_events.h), asked about as a scan would, at once: 1 if some rule
+ * wanted it (or it is watched already), 0 if none did, -ESRCH if it is
+ * gone. */
+int discovery_check(struct discovery *d, pid_t pid);
+/* Whether a rule matches on what a process may change without an exec
+ * (its title, its user): then a process no rule wanted is asked again. */
+bool discovery_details_can_change(const struct discovery *d);
 void discovery_done(struct discovery *d);

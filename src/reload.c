@@ -87,6 +87,8 @@ void watchdog_reload(struct watchdog *wd) {
         watchdog_collections_options(wd, &co);
         collections_reconfigure(wd->collections, &co);
         watchdog_start_discovery(wd);
+        watchdog_start_events(wd);
+        wd->scans = 0;          /* the new rules' own early rechecks */
         if ((r = watchdog_start_ticks(wd)) < 0)
                 log_error("reload: cannot set the sampling tick: %s", strerror(-r));
 

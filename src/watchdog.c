@@ -56,26 +56,34 @@ static void on_tick(struct loop_source *s, usec_t mono, void *userdata) {
         struct watchdog *wd = userdata;
         if (wd->stopping || wd->run.exited)
                 return;
-        if (wd->scan_needed && mono >= wd->next_scan) {
-                int r = discovery_scan(&wd->discovery);
-                if (r < 0)
-                        log_error("cannot list processes: %s", strerror(-r));
+        if (wd->scan_needed && mono >= wd->next_interval) {
+                int r = 0;
+                /* /proc itself less often when the kernel tells of new
+                 * processes (watch_events.c); the rest every interval. */
+                if (mono >= wd->next_scan) {
+                        if ((r = discovery_scan(&wd->discovery)) < 0)
+                                log_error("cannot list processes: %s", strerror(-r));
+                        wd->scans++;
+                        wd->next_scan = mono + watchdog_scan_period(wd);
+                }
                 /* Said once: a watchdog that watches nothing looks broken. */
                 if (wd->o->mode == MODE_WATCH && wd->targets.count == 0 && !wd->said_idle) {
                         char iv[32];
                         format_duration(wd->config->interval, iv, sizeof iv);
-                        log_info("no process matches the rules yet; looking again every %s", iv);
+                        log_info("no process matches the rules yet; looking again %s%s",
+                                 wd->events ? "as processes start" : "every ", wd->events ? "" : iv);
                         wd->said_idle = true;
                 }
                 target_foreach(&wd->targets, drop_if_removed, wd);
                 if (cgroup_mounts_any(&wd->cgroups) && (r = cgroup_discovery_scan(&wd->cgroup_discovery)) < 0)
                         log_error("cannot look for cgroups: %s", strerror(-r));
-                wd->next_scan = mono + wd->config->interval;
+                wd->next_interval = mono + wd->config->interval;
                 watchdog_update_status(wd);
                 watchdog_log_summary(wd, mono);
                 if (!wd->ready && wd->o->mode == MODE_WATCH)
                         watchdog_notify_ready(wd);
         }
+        watchdog_check_pending(wd);
         struct tick t = { wd, mono, now_usec(CLOCK_REALTIME) };
         target_foreach(&wd->targets, sample_target, &t);
         if (wd->recorder)
@@ -241,6 +249,7 @@ static int setup(struct watchdog *wd) {
             (r = consumers_add(&wd->consumers, engine_consume, &wd->engine)) < 0)
                 return r;
         watchdog_start_discovery(wd);
+        watchdog_start_events(wd);
         if (o->mode == MODE_WATCH && ((r = add_watch_signals(wd)) < 0 || (r = watchdog_start_pings(wd)) < 0))
                 return r;
         return watchdog_start_ticks(wd);
@@ -355,6 +364,7 @@ int watchdog_run(const struct watchdog_options *o) {
         log_firings(&wd);
 out:
         runmode_done(&wd.run);
+        watchdog_stop_events(&wd);
         discovery_done(&wd.discovery);
         cgroup_discovery_done(&wd.cgroup_discovery);
         binding_table_free(&wd.bindings);

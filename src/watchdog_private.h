@@ -9,6 +9,7 @@
 #include "cgroup_discovery.h"
 #include "collections.h"
 #include "discovery.h"
+#include "proc_events.h"
 #include "engine_consumer.h"
 #include "loop.h"
 #include "runmode.h"
@@ -45,8 +46,18 @@ struct watchdog {
         struct crash_config crash;
         struct loop_source *tick_timer, *signals[6];   /* freed with the loop */
         usec_t tick;
-        usec_t next_scan;
+        usec_t next_scan;       /* of /proc */
+        usec_t next_interval;   /* of the rest: cgroups, status, summary */
         bool scan_needed;       /* some rule selects processes by itself */
+        struct proc_events *events;     /* NULL: /proc is listed every interval */
+        struct pending_check {
+                pid_t pid;
+                unsigned long due;      /* the tick it is asked about at */
+                unsigned wait;          /* ticks until then, doubling */
+        } *pending;                     /* new processes, asked about again */
+        size_t n_pending, cap_pending;
+        unsigned long ticks, scans;
+        bool said_events_lost;
         bool said_idle;         /* "no process matches yet" was logged */
         bool stopping;
         bool reloading;         /* known targets are found again, to bind the new rules */
@@ -75,6 +86,12 @@ int watchdog_on_complete_of(const struct config *c, struct action *ret);
 void watchdog_collections_options(struct watchdog *wd, struct collections_options *ret);
 /* Discovery (and the tick it scans at) for the rules in force. */
 void watchdog_start_discovery(struct watchdog *wd);
+/* watch_events.c: new processes as the kernel tells of them. */
+void watchdog_start_events(struct watchdog *wd);
+void watchdog_check_pending(struct watchdog *wd);
+/* How often /proc is listed. */
+usec_t watchdog_scan_period(const struct watchdog *wd);
+void watchdog_stop_events(struct watchdog *wd);
 int watchdog_start_ticks(struct watchdog *wd);
 
 /* reload.c: SIGHUP in watch mode. */

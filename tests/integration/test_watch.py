@@ -1,6 +1,7 @@
 """`autodump watch`: -p PIDs, processes found by rule targets, clean exit on
 SIGTERM, and identity by (pid, start time) across PID reuse."""
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -232,3 +233,24 @@ def test_short_lived_processes_do_not_flood_the_log(tmp_path, rules, autodump):
         a.wait()
     assert verbose.text().count("watching misbehave[") > 20, verbose.text()
     assert "misbehave[" not in quiet.text() and len(quiet.text().splitlines()) < 5, quiet.text()
+
+
+def test_process_events_see_a_50ms_process_and_an_exec_that_renames(tmp_path, rules, autodump):
+    """With the kernel's process events, /proc is listed every [watch]
+    rescan only (here never again within the test): a process that lives
+    50 ms, and one that execs into a name a rule wants, are still seen."""
+    shutil.copy("/bin/sleep", tmp_path / "shortlived")
+    shutil.copy("/bin/sleep", tmp_path / "renamed")
+    conf = tmp_path / "autodump.conf"
+    conf.write_text("[watch]\ninterval = 30s\nrescan = 60s\n")
+    r = rules("defaults: {interval: 100ms}\nrules:\n"
+              "  - {name: short, target: {comm: shortlived}, metric: rss, when: {above: 1TiB}, actions: [stacks]}\n"
+              "  - {name: ren, target: {comm: renamed}, metric: rss, when: {above: 1TiB}, actions: [stacks]}\n")
+    a = autodump("watch", "-v", "-c", conf, "-r", r, "-o", tmp_path / "out")
+    a.wait_log("no process matches the rules yet; looking again as processes start")
+    short = subprocess.Popen([tmp_path / "shortlived", "0.05"])
+    short.wait()
+    a.wait_log(f"watching shortlived[{short.pid}]", timeout=5)
+    p = subprocess.Popen(["sh", "-c", f"sleep 0.3; exec {tmp_path / 'renamed'} 2"])
+    a.wait_log(f"watching renamed[{p.pid}]", timeout=5)
+    p.wait()

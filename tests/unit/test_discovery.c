@@ -141,9 +141,13 @@ static void start(struct fake *fk, enum watch_mode mode, const char *rules_yaml)
 
 static void tree_membership(void **state) {
         const struct scanned all[] = {
-                { COMMAND, SELF, 20, "sh", true }, { 201, COMMAND, 21, "worker", true }, { 202, 201, 22, "leaf", true },
-                { 300, SELF, 30, "orphan", true }, { COLLECTOR, SELF, 40, "autodump", true }, { 401, COLLECTOR, 41, "gdb", true },
-                { 500, 1, 50, "nginx", true },
+                { COMMAND, SELF, 20, "sh", true, false },
+                { 201, COMMAND, 21, "worker", true, false },
+                { 202, 201, 22, "leaf", true, false },
+                { 300, SELF, 30, "orphan", true, false },
+                { COLLECTOR, SELF, 40, "autodump", true, false },
+                { 401, COLLECTOR, 41, "gdb", true, false },
+                { 500, 1, 50, "nginx", true, false },
         };
         struct fake *fk = *state;
         struct discovery_hooks h = { .is_collector = is_collector, .userdata = fk };
@@ -198,7 +202,7 @@ static void seen_cache_until_exec_or_new_pid(void **state) {
               "rules:\n  - {name: r, target: {cmdline: billing}, metric: rss, when: {above: 1GiB}, actions: [stacks]}\n");
         assert_int_equal(discovery_scan(&fk->d), 0);
         assert_int_equal(fk->n_found, 1);
-        struct scanned nginx = { 500, 1, 50, "nginx", true };
+        struct scanned nginx = { 500, 1, 50, "nginx", true, false };
         assert_non_null(seen_cache_find(&fk->d.seen, &nginx));
         /* Same identity and name: its cmdline is not read again. */
         fake_process(fk, 500, 1, "nginx", 50, "nginx billing", 33);
@@ -209,7 +213,7 @@ static void seen_cache_until_exec_or_new_pid(void **state) {
         assert_int_equal(discovery_scan(&fk->d), 0);
         assert_int_equal(fk->n_found, 2);
         /* A recycled PID is a new process. */
-        struct scanned redis = { 501, 1, 51, "redis-server", true };
+        struct scanned redis = { 501, 1, 51, "redis-server", true, false };
         assert_non_null(seen_cache_find(&fk->d.seen, &redis));
         fake_process(fk, 501, 1, "redis-server", 99, "redis-server billing", 0);
         assert_int_equal(discovery_scan(&fk->d), 0);
@@ -222,7 +226,7 @@ static void late_title_is_matched_with_backoff(void **state) {
         start(fk, MODE_WATCH,
               "rules:\n  - {name: r, target: {cmdline: 'billing worker'}, metric: rss, when: {above: 1GiB},"
               " actions: [stacks]}\n");
-        struct scanned nginx = { 500, 1, 50, "nginx", true };
+        struct scanned nginx = { 500, 1, 50, "nginx", true, false };
         assert_int_equal(discovery_scan(&fk->d), 0);
         assert_false(was_found(fk, 500));
         assert_int_equal(seen_cache_find(&fk->d.seen, &nginx)->backoff, 1);
@@ -267,7 +271,7 @@ static void comm_rules_never_ask_again(void **state) {
                 assert_int_equal(discovery_scan(&fk->d), 0);
         /* Only an exec changes comm, and that changes the entry: no
          * rule can start matching, so it is never asked again. */
-        struct scanned nginx = { 500, 1, 50, "nginx", true };
+        struct scanned nginx = { 500, 1, 50, "nginx", true, false };
         assert_int_equal(seen_cache_find(&fk->d.seen, &nginx)->backoff, 1);
         assert_int_equal(fk->n_found, 0);
 }
