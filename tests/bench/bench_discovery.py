@@ -14,20 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from procstat import cpu_seconds, rss_mib
+
 ROOT = Path(__file__).parents[2]
 AUTODUMP = os.environ.get("AUTODUMP", str(ROOT / "build/src/autodump"))
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0
 
 
 def spawn(program, n):

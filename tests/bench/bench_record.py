@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procstat import cpu_seconds
+
 ROOT = Path(__file__).parents[2]
 AUTODUMP = os.environ.get("AUTODUMP", str(ROOT / "build/src/autodump"))
 MISBEHAVE = os.environ.get("MISBEHAVE", str(ROOT / "build/tests/targets/misbehave"))
@@ -35,11 +37,6 @@ def rules_text():
     return "defaults: {interval: 100ms}\nrules:\n" + "".join(
         f"  - name: quiet-{m}\n    target: {{comm: misbehave}}\n    metric: {m}\n    when: {{above: {v}}}\n"
         "    actions: [stacks]\n" for m, v in METRICS)
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(tmp, rules, seconds, record):

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import procstat
+
 ROOT = Path(__file__).parents[2]
 AUTODUMP = os.environ.get("AUTODUMP", str(ROOT / "build/src/autodump"))
 
@@ -27,13 +29,6 @@ AUTODUMP = os.environ.get("AUTODUMP", str(ROOT / "build/src/autodump"))
 def cpu_seconds(pid):
     """The watchdog's time on CPU (one thread), to the nanosecond (schedstat)."""
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
-
-
-def process_cpu_seconds(pid):
-    """A target's time on CPU, its exited threads' included (stat, in clock
-    ticks: coarse, but a runtime's threads come and go)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(tmp, pids, metrics, interval, seconds):
@@ -45,9 +40,9 @@ def run(tmp, pids, metrics, interval, seconds):
     a = subprocess.Popen([AUTODUMP, "watch", "-q", "-r", rules, "-o", tmp / "out",
                           *sum((["-p", str(p)] for p in pids), [])], stderr=subprocess.DEVNULL)
     time.sleep(2)
-    c0, w0, t0 = cpu_seconds(a.pid), sum(map(process_cpu_seconds, pids)), time.monotonic()
+    c0, w0, t0 = cpu_seconds(a.pid), sum(map(procstat.cpu_seconds, pids)), time.monotonic()
     time.sleep(seconds)
-    c1, w1, t1 = cpu_seconds(a.pid), sum(map(process_cpu_seconds, pids)), time.monotonic()
+    c1, w1, t1 = cpu_seconds(a.pid), sum(map(procstat.cpu_seconds, pids)), time.monotonic()
     a.terminate()
     a.wait()
     samples = len(pids) * (t1 - t0) * 1000 / interval
