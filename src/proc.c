@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "util.h"
@@ -247,7 +248,8 @@ int proc_handle_open(const struct proc_root *root, pid_t pid, uint64_t starttime
         _cleanup_close_ int stat_fd = openat(dir_fd, "stat", O_RDONLY | O_CLOEXEC);
         if (stat_fd < 0)
                 return gone(negative_errno());
-        struct proc_handle h = { .pid = pid, .dir_fd = dir_fd, .stat_fd = stat_fd, .fd_dir_fd = -1 };
+        struct proc_handle h = { .pid = pid, .dir_fd = dir_fd, .stat_fd = stat_fd, .fd_dir_fd = -1, .statm_fd = -1,
+                                 .task_fd = -1, .comm_fd = -1 };
         struct proc_stat st;
         int r = proc_handle_stat(&h, &st);
         if (r < 0)
@@ -264,7 +266,7 @@ int proc_handle_open(const struct proc_root *root, pid_t pid, uint64_t starttime
 }
 
 void proc_handle_close(struct proc_handle *h) {
-        int *fds[] = { &h->dir_fd, &h->stat_fd, &h->fd_dir_fd };
+        int *fds[] = { &h->dir_fd, &h->stat_fd, &h->fd_dir_fd, &h->statm_fd, &h->task_fd, &h->comm_fd };
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 if (*fds[i] >= 0) {
                         close(*fds[i]);
@@ -281,6 +283,52 @@ int proc_handle_stat(const struct proc_handle *h, struct proc_stat *ret) {
                 return -ESRCH;
         buf[n] = 0;
         return proc_parse_stat(buf, ret);
+}
+
+int proc_parse_statm(const char *text, struct proc_light *ret) {
+        unsigned long long size, resident;
+        if (sscanf(text, "%llu %llu", &size, &resident) != 2)
+                return -EINVAL;
+        ret->vsize_pages = size;
+        ret->rss_pages = resident;
+        return 0;
+}
+
+/* The kept-open file `name` of the handle's process (opened now if not
+ * yet), read from its start. */
+static int pread_kept(struct proc_handle *h, int *fd, const char *name, char *buf, size_t size) {
+        if (*fd < 0 && (*fd = openat(h->dir_fd, name, O_RDONLY | O_CLOEXEC)) < 0)
+                return gone(negative_errno());
+        ssize_t n = pread(*fd, buf, size - 1, 0);
+        if (n < 0)
+                return gone(negative_errno());
+        if (n == 0)
+                return -ESRCH;
+        buf[n] = 0;
+        return 0;
+}
+
+int proc_handle_light(struct proc_handle *h, struct proc_light *ret) {
+        char statm[256], comm[sizeof ret->comm + 1];       /* 15 characters, a newline */
+        struct stat st;
+        int r = pread_kept(h, &h->statm_fd, "statm", statm, sizeof statm);
+        if (r == 0)
+                r = pread_kept(h, &h->comm_fd, "comm", comm, sizeof comm);
+        if (r < 0)
+                return r;
+        if (h->task_fd < 0 && (h->task_fd = openat(h->dir_fd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return gone(negative_errno());
+        if (fstat(h->task_fd, &st) < 0)
+                return gone(negative_errno());
+        if ((r = proc_parse_statm(statm, ret)) < 0)
+                return r;
+        /* An exited process's task directory is empty: nothing to count. */
+        if (st.st_nlink <= 2)
+                return -ESRCH;
+        ret->threads = (unsigned) (st.st_nlink - 2);
+        comm[strcspn(comm, "\n")] = 0;
+        snprintf(ret->comm, sizeof ret->comm, "%.15s", comm);
+        return 0;
 }
 
 struct linux_dirent64 {

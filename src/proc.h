@@ -81,7 +81,21 @@ struct proc_handle {
         int dir_fd;
         int stat_fd;
         int fd_dir_fd;          /* PID/fd, opened on first use */
+        int statm_fd, task_fd, comm_fd; /* for proc_handle_light(), opened on first use */
 };
+
+/* What a sample without cpu needs, for less than stat costs (the kernel
+ * formats 52 fields for it: 3.1 µs here, against 2.0 µs for these three):
+ * memory from statm, threads from PID/task's link count (threads + 2),
+ * the name from comm (it follows an exec). cpu has no cheaper source: a
+ * process's schedstat is its main thread's alone. */
+struct proc_light {
+        uint64_t vsize_pages, rss_pages;
+        unsigned threads;
+        char comm[16];
+};
+/* PID/statm's first two fields. Pure. */
+int proc_parse_statm(const char *text, struct proc_light *ret);
 
 /* Opens PID and checks its start time is `starttime` (0: take what is
  * found); -ESRCH when the process is gone or the PID was recycled. */
@@ -91,3 +105,4 @@ void proc_handle_close(struct proc_handle *h);
 int proc_handle_stat(const struct proc_handle *h, struct proc_stat *ret);
 /* Open file descriptors; -EACCES without the right to look. */
 int proc_handle_count_fds(struct proc_handle *h, unsigned *ret);
+int proc_handle_light(struct proc_handle *h, struct proc_light *ret);

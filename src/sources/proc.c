@@ -54,8 +54,21 @@ static void find_memory_limit(const struct proc_source_state *st, struct target 
         cgroup_paths_free(&paths);
 }
 
-static int proc_read(void *state, struct target *tg, metric_set want, struct reading *r) {
-        const struct proc_source_state *st = state;
+/* rss, vsize and threads without stat, when cpu is not wanted. */
+static int read_light(const struct proc_source_state *st, struct target *tg, metric_set want, struct reading *r) {
+        struct proc_light l;
+        int e = proc_handle_light(&tg->proc.handle, &l);
+        if (e < 0)
+                return e;
+        memcpy(tg->name, l.comm, sizeof tg->name);        /* follows exec */
+        r->raw[METRIC_RSS] = (double) l.rss_pages * (double) st->root->page_size;
+        r->raw[METRIC_VSIZE] = (double) l.vsize_pages * (double) st->root->page_size;
+        r->raw[METRIC_THREADS] = (double) l.threads;
+        r->have |= want & (METRIC_BIT(METRIC_RSS) | METRIC_BIT(METRIC_VSIZE) | METRIC_BIT(METRIC_THREADS));
+        return 0;
+}
+
+static int read_stat(const struct proc_source_state *st, struct target *tg, metric_set want, struct reading *r) {
         struct proc_stat s;
         int e = proc_handle_stat(&tg->proc.handle, &s);
         if (e < 0)
@@ -67,6 +80,14 @@ static int proc_read(void *state, struct target *tg, metric_set want, struct rea
         r->raw[METRIC_THREADS] = (double) s.num_threads;
         r->have |= want & (METRIC_BIT(METRIC_CPU) | METRIC_BIT(METRIC_RSS) | METRIC_BIT(METRIC_VSIZE) |
                            METRIC_BIT(METRIC_THREADS));
+        return 0;
+}
+
+static int proc_read(void *state, struct target *tg, metric_set want, struct reading *r) {
+        const struct proc_source_state *st = state;
+        int e = want & METRIC_BIT(METRIC_CPU) ? read_stat(st, tg, want, r) : read_light(st, tg, want, r);
+        if (e < 0)
+                return e;
         if (want & METRIC_BIT(METRIC_FDS)) {
                 unsigned fds;
                 e = proc_handle_count_fds(&tg->proc.handle, &fds);

@@ -6,7 +6,9 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
+#include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "crash/follow.h"
 #include "match.h"
@@ -71,6 +73,28 @@ static void reads_cmdline_and_uid(void **state) {
         free(cmdline);
 }
 
+/* The cheaper sample's reads, of this very process: memory from statm,
+ * its one thread from task's link count, its name from comm. */
+static void light_sample_of_a_live_process(void **state) {
+        struct proc_light l;
+        assert_int_equal(proc_parse_statm("1234 56 7 8 0 9 0\n", &l), 0);
+        assert_int_equal(l.vsize_pages, 1234);
+        assert_int_equal(l.rss_pages, 56);
+        assert_int_equal(proc_parse_statm("garbage", &l), -EINVAL);
+        struct proc_root live;
+        struct proc_handle h;
+        struct proc_stat st;
+        assert_int_equal(proc_root_open("/proc", &live), 0);
+        assert_int_equal(proc_handle_open(&live, getpid(), 0, &h), 0);
+        assert_int_equal(proc_handle_light(&h, &l), 0);
+        assert_int_equal(proc_handle_stat(&h, &st), 0);
+        assert_int_equal(l.threads, st.num_threads);
+        assert_string_equal(l.comm, st.comm);
+        assert_true(l.rss_pages > 0 && l.vsize_pages * (uint64_t) live.page_size == st.vsize);
+        proc_handle_close(&h);
+        proc_root_close(&live);
+}
+
 static void parses_signal_dispositions(void **state) {
         struct proc_signals ps;
         assert_int_equal(proc_parse_signals("Name:\tjava\nTgid:\t812\nPid:\t815\nSigBlk:\t0000000000000000\n"
@@ -113,6 +137,7 @@ static void signal_names(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_stat),
+                cmocka_unit_test(light_sample_of_a_live_process),
                 cmocka_unit_test(parses_signal_dispositions),
                 cmocka_unit_test(fatal_signals),
                 cmocka_unit_test(signal_names),
