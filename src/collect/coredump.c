@@ -336,6 +336,10 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         bool snapshot = a->core_via == CORE_VIA_SNAPSHOT;
         if (snapshot && ctx->held)
                 snprintf(res->core_fallback, sizeof res->core_fallback, "a crashing process is held in its signal");
+        else if (snapshot && ctx->stopped_at_firing)
+                /* Resumed for the injection, it would leave its group stop. */
+                snprintf(res->core_fallback, sizeof res->core_fallback, "it was stopped already (SIGSTOP): "
+                         "nothing to spare it");
         else if (snapshot)
                 (void) fork_snapshot_refusal(c.proc, c.pid, res->core_fallback, sizeof res->core_fallback);
         snapshot = snapshot && !*res->core_fallback;

@@ -5,6 +5,7 @@ stamping the clock), read back with gdb."""
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 from pathlib import Path
@@ -163,3 +164,17 @@ def test_too_little_room_in_the_memory_cgroup_falls_back(tmp_path, snapshotee):
     finally:
         wait_for(lambda: not (cg / "cgroup.procs").read_text().strip(), what="the cgroup emptied")
         cg.rmdir()
+
+
+def test_a_stopped_process_stays_stopped(tmp_path, snapshotee):
+    """SIGSTOPped: the injection would have to run it; the stop writer
+    takes it as it is, and it is left stopped."""
+    s = snapshotee("mib=8")
+    os.kill(s.pid, signal.SIGSTOP)
+    wait_for(lambda: proc_state(s.pid) == "T", what="the target stopped")
+    d, act = collect_core(s.pid, tmp_path / "out")
+    assert act["status"] == "ok" and act["via"] == "stop", act
+    assert "stopped already" in act["snapshot_refused"], act
+    assert proc_state(s.pid) == "T"
+    os.kill(s.pid, signal.SIGCONT)
+    assert s.ask("sigchld") == ["sigchld", "0"]
