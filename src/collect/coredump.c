@@ -1,7 +1,9 @@
 /* The native `core` action: an ELF core of the live process, written by
  * autodump itself. All threads are stopped with PTRACE_SEIZE + pipelined
- * PTRACE_INTERRUPT; registers come from PTRACE_GETREGSET; memory from
- * process_vm_readv in large chunks. Anonymous pages that are not present
+ * PTRACE_INTERRUPT; registers come from PTRACE_GETREGSET; memory from a
+ * copy-on-write snapshot forked from the target (fork_snapshot.h), which
+ * runs on meanwhile, or — the stop writer — from the target held stopped,
+ * with process_vm_readv in large chunks. Anonymous pages that are not present
  * (per /proc/PID/pagemap) and pages that read as zeros are left as holes,
  * so a wide, mostly untouched process gives a small sparse file quickly.
  * Mappings follow the kernel's own rules (coredump_filter, VmFlags dd/io).

@@ -21,6 +21,7 @@
 #define CLONE_OPTIONS (PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | \
                        PTRACE_O_EXITKILL)
 #define VDSO_MAX (64 << 10)
+#define USER64_CS 0x33          /* a 64-bit thread's code segment; a 32-bit one's is 0x23 */
 
 static struct stopped_thread *main_thread(struct stopped_process *sp) {
         for (size_t i = 0; i < sp->n; i++)
@@ -139,6 +140,10 @@ static int inject(struct stopped_thread *t, uint64_t at, long nr, const unsigned
         struct user_regs_struct saved, regs;
         if (ptrace(PTRACE_GETREGS, t->tid, NULL, &saved) < 0)
                 return -errno;
+        /* In a 32-bit thread `syscall` is no instruction (SIGILL), and the
+         * numbers are others. */
+        if (saved.cs != USER64_CS)
+                return -EPROTONOSUPPORT;
         regs = saved;
         regs.rip = at;
         regs.rax = (unsigned long) nr;
@@ -242,8 +247,11 @@ int fork_snapshot_take(const struct proc_root *proc, struct stopped_process *sp,
         if (r < 0 || child <= 0) {
                 if (child > 0)
                         kill_child(child);
-                snprintf(why, size, r < 0 ? "the kernel refused the fork: %s" : "the fork made no process%s",
-                         r < 0 ? strerror(-r) : "");
+                if (r == -EPROTONOSUPPORT)
+                        snprintf(why, size, "a 32-bit process: no fork is injected into it");
+                else
+                        snprintf(why, size, r < 0 ? "the kernel refused the fork: %s" : "the fork made no process%s",
+                                 r < 0 ? strerror(-r) : "");
                 return r < 0 ? r : -EIO;
         }
         /* It stops before its first instruction; it is the one to go

@@ -178,3 +178,32 @@ def test_a_stopped_process_stays_stopped(tmp_path, snapshotee):
     assert proc_state(s.pid) == "T"
     os.kill(s.pid, signal.SIGCONT)
     assert s.ask("sigchld") == ["sigchld", "0"]
+
+
+I386_SLEEPER = """
+struct ts { long s, ns; };
+void _start(void) {
+        static struct ts t = { 1, 0 };
+        for (;;)
+                __asm__ volatile("int $0x80" : : "a"(162), "b"(&t), "c"(0) : "memory");
+}
+"""
+
+
+def test_a_32_bit_process_is_never_injected_into(tmp_path):
+    """`syscall` is no instruction in a 32-bit thread: injected, it would
+    die of SIGILL. A static i386 program with no libc (no multilib here)."""
+    src = tmp_path / "i386.c"
+    src.write_text(I386_SLEEPER)
+    exe = tmp_path / "i386"
+    if subprocess.run(["gcc", "-m32", "-nostdlib", "-static", "-fno-pie", "-no-pie", "-O1", src, "-o", exe],
+                      capture_output=True).returncode != 0:
+        pytest.skip("gcc cannot build an i386 program here")
+    p = subprocess.Popen([exe])
+    try:
+        d, act = collect_core(p.pid, tmp_path / "out")
+        assert act["via"] == "stop" and "32-bit" in act["snapshot_refused"], act
+        assert proc_state(p.pid) in ("S", "R")
+    finally:
+        p.kill()
+        p.wait()
