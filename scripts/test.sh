@@ -2,7 +2,7 @@
 # Installs what is missing, builds with -Werror, runs every test (unit and
 # integration), then runs them all again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, then runs each libFuzzer harness for
-# AUTODUMP_FUZZ_SECONDS (30). Ends with one "N passed, N failed" line.
+# AUTODUMP_FUZZ_SECONDS (20). Ends with one "N passed, N failed" line.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
