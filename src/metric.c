@@ -114,10 +114,6 @@ int metric_form_from_name(const char *name, enum metric_form *ret) {
         return -ENOENT;
 }
 
-const char *metric_form_to_string(enum metric_form f) {
-        return form_names[f];
-}
-
 /* Provider and name go into the runtime's provider arguments as they are:
  * nothing there may be a separator of those (;,"=:\n). */
 #define WORD "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"

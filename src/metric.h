@@ -138,7 +138,6 @@ enum metric_form {
 };
 /* The form called `name` ("dotnet.events"); -ENOENT if none is. */
 int metric_form_from_name(const char *name, enum metric_form *ret);
-const char *metric_form_to_string(enum metric_form f);
 /* The slot of `key` in `form`. -EINVAL when the key is not
  * "PROVIDER/NAME" of letters, digits and ._- (NAME may hold '/' too),
  * -ENOSPC when every slot is taken. */
