@@ -178,6 +178,9 @@ static int plan_segments(struct core *c, unsigned filter, uint64_t *ret_estimate
                 bool need_elf = !m->shared && maps_is_file(m) && !m->has_anon && m->offset == 0;
                 enum dump_extent e = maps_dump_extent(m, filter, need_elf && starts_with_elf(c, m));
                 uint64_t size = e == DUMP_WHOLE ? m->end - m->start : e == DUMP_HEADER_PAGE ? (uint64_t) c->page : 0;
+                /* What a snapshot lacks is a hole: its place, no bytes. */
+                if (m->dontfork && c->mem_pid != c->pid)
+                        size = 0;
                 c->segs[c->n_segs++] = (struct segment) { .map = m, .file_size = size };
                 if (size)
                         for_each_run(c, m, m->start, m->start + size, count_run, &estimate);
@@ -363,9 +366,8 @@ int collect_core_native(struct collect_ctx *ctx, const struct action *a, struct 
         if (snapshot)
                 take_snapshot(ctx, &c, &sp, &snap, res);
         res->core_via = snap.child ? "snapshot" : "stop";
-        if (snap.child)
-                (void) fork_snapshot_not_copied(c.proc, c.pid, &res->not_in_snapshot_bytes);
         if ((r = maps_read(c.proc->fd, c.mem_pid, &c.maps)) < 0 ||
+            (snap.child && (r = fork_snapshot_add_not_copied(c.proc, c.pid, &c.maps, &res->not_in_snapshot_bytes)) < 0) ||
             (r = plan_segments(&c, a->filter_set ? a->filter : read_filter(c.proc->fd, c.pid), &estimate)) < 0 ||
             (r = core_build_notes(&c)) < 0) {
                 result_set(res, ACTION_FAILED, r == -ESRCH ? "process exited during the capture"

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "../cgroupfs.h"
-#include "maps.h"
 
 #define SYSCALL_STOP (SIGTRAP | 0x80)
 /* For the clone only: the child is followed, and dies with us. Never left
@@ -355,15 +354,42 @@ int fork_snapshot_end_noted(const struct proc_root *proc, int dir_fd) {
         return fork_snapshot_end(proc, pid, starttime, &s);
 }
 
-int fork_snapshot_not_copied(const struct proc_root *proc, pid_t pid, uint64_t *ret) {
+static bool overlaps(const struct mapping_list *l, const struct mapping *m) {
+        for (size_t i = 0; i < l->n; i++)
+                if (m->start < l->items[i].end && l->items[i].start < m->end)
+                        return true;
+        return false;
+}
+
+static int by_start(const void *a, const void *b) {
+        const struct mapping *x = a, *y = b;
+        return (x->start > y->start) - (x->start < y->start);
+}
+
+int fork_snapshot_add_not_copied(const struct proc_root *proc, pid_t pid, struct mapping_list *snapshot,
+                                 uint64_t *ret) {
         struct mapping_list maps;
         int r = maps_read(proc->fd, pid, &maps);
         if (r < 0)
                 return r;
         *ret = 0;
-        for (size_t i = 0; i < maps.n; i++)
-                if (maps.items[i].dontfork)
-                        *ret += maps.items[i].end - maps.items[i].start;
+        for (size_t i = 0; r == 0 && i < maps.n; i++) {
+                struct mapping m = maps.items[i];
+                /* The target runs on: what it mapped since is no part of
+                 * the instant. */
+                if (!m.dontfork || overlaps(snapshot, &m))
+                        continue;
+                struct mapping *grown = realloc(snapshot->items, (snapshot->n + 1) * sizeof *grown);
+                if (grown)
+                        snapshot->items = grown;
+                if (!grown || !(m.path = strdup(m.path))) {
+                        r = -ENOMEM;
+                        break;
+                }
+                snapshot->items[snapshot->n++] = m;
+                *ret += m.end - m.start;
+        }
+        qsort(snapshot->items, snapshot->n, sizeof *snapshot->items, by_start);
         maps_free(&maps);
-        return 0;
+        return r;
 }

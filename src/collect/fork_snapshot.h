@@ -22,6 +22,7 @@
 
 #include "../proc.h"
 #include "../ptrace.h"
+#include "maps.h"
 
 struct fork_snapshot {
         pid_t child;                    /* 0: none */
@@ -43,9 +44,11 @@ int fork_snapshot_refusal(const struct proc_root *proc, pid_t pid, char *why, si
  * was. */
 int fork_snapshot_take(const struct proc_root *proc, struct stopped_process *sp, struct fork_snapshot *ret,
                        char *why, size_t size);
-/* The bytes of its mappings a fork does not copy (MADV_DONTFORK): not in
- * a snapshot, nor in a core written from one. */
-int fork_snapshot_not_copied(const struct proc_root *proc, pid_t pid, uint64_t *ret);
+/* Adds to the snapshot's mappings (read from it) those of the target's a
+ * fork does not copy (MADV_DONTFORK), which a core written from it holds
+ * as holes; *ret: their bytes. */
+int fork_snapshot_add_not_copied(const struct proc_root *proc, pid_t pid, struct mapping_list *snapshot,
+                                 uint64_t *ret);
 /* The memory the snapshot holds that the target no longer shares: the
  * pages the target wrote since (the child's private resident bytes). */
 int fork_snapshot_extra_bytes(const struct proc_root *proc, const struct fork_snapshot *s, uint64_t *ret);
