@@ -26,6 +26,10 @@ static void remember(struct seen *slot, const struct scanned *s, unsigned short 
 }
 
 /* Whether any rule matches on what changes without an exec. */
+static bool is_target(const struct discovery_hooks *h, pid_t pid) {
+        return h->is_target && h->is_target(pid, h->userdata);
+}
+
 static bool details_can_change(const struct rule_set *rules) {
         for (size_t i = 0; i < rules->n; i++)
                 if (match_needs_details(&rules->rules[i].target))
@@ -126,8 +130,8 @@ int discovery_scan(struct discovery *d) {
                 const struct scanned *s = &all[i];
                 /* A zombie or kernel thread would match by name and fire,
                  * and then no capture could work. */
-                if (!s->can_be_target || s->traced_stop || h->is_known(s->pid, h->userdata) ||
-                    h->is_collector(s->pid, h->userdata))
+                if (!s->can_be_target || (s->traced_stop && !is_target(h, s->pid)) ||
+                    h->is_known(s->pid, h->userdata) || h->is_collector(s->pid, h->userdata))
                         continue;
                 bool tree = d->mode == MODE_RUN && process_tree_contains(all, n, s->pid, d->self, d->command, h);
                 /* In the tree the answer can change as processes are born;
@@ -165,7 +169,8 @@ static int check_one(struct discovery *d, pid_t pid, bool listed) {
                 return -EPERM;
         if (!proc_stat_can_be_target(&st))
                 return -ESRCH;
-        if (!listed && (st.state == 't' || h->is_known(pid, h->userdata) || h->is_collector(pid, h->userdata)))
+        if (!listed && ((st.state == 't' && !is_target(h, pid)) || h->is_known(pid, h->userdata) ||
+                        h->is_collector(pid, h->userdata)))
                 return 0;
         _cleanup_free_ const struct rule **rules = calloc(d->rules->n + 1, sizeof *rules);
         if (!rules)

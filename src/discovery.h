@@ -50,6 +50,10 @@ const struct seen *seen_cache_find(const struct seen_cache *c, const struct scan
 struct discovery_hooks {
         /* Already a target: not reported again. */
         bool (*is_known)(pid_t pid, void *userdata);
+        /* A target, even while a reload asks the new rules about it: one
+         * in a ptrace stop (a collector holds it) is found again all the
+         * same, where a new process in one is not (a core's snapshot). */
+        bool (*is_target)(pid_t pid, void *userdata);
         /* One of our collectors: neither it nor its descendants are
          * targets, nor part of the command's tree. */
         bool (*is_collector)(pid_t pid, void *userdata);

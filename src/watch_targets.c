@@ -168,6 +168,11 @@ bool watchdog_is_known(pid_t pid, void *userdata) {
         return !wd->reloading && target_find_pid(&wd->targets, pid) != NULL;
 }
 
+bool watchdog_is_target(pid_t pid, void *userdata) {
+        struct watchdog *wd = userdata;
+        return target_find_pid(&wd->targets, pid) != NULL;
+}
+
 bool watchdog_is_collector(pid_t pid, void *userdata) {
         struct watchdog *wd = userdata;
         return collections_is_collector(wd->collections, pid) || pid == crash_tracer_pid(wd->run.crash);

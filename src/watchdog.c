@@ -209,7 +209,8 @@ void watchdog_start_discovery(struct watchdog *wd) {
         wd->discovery = (struct discovery) {
                 .proc = &wd->proc, .mode = wd->o->mode, .rules = wd->rules, .self = getpid(),
                 .command = wd->run.command,
-                .hooks = { .is_known = watchdog_is_known, .is_collector = watchdog_is_collector,
+                .hooks = { .is_known = watchdog_is_known, .is_target = watchdog_is_target,
+                           .is_collector = watchdog_is_collector,
                            .found = watchdog_on_found, .userdata = wd },
         };
         wd->tick = rule_set_tick(wd->rules);

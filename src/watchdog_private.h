@@ -74,6 +74,7 @@ struct watchdog {
 void watchdog_drop_target(struct watchdog *wd, struct target *tg, const char *why);
 /* Discovery's hooks (userdata: the watchdog). */
 bool watchdog_is_known(pid_t pid, void *userdata);
+bool watchdog_is_target(pid_t pid, void *userdata);
 bool watchdog_is_collector(pid_t pid, void *userdata);
 void watchdog_on_found(const struct proc_facts *f, uint64_t starttime, const struct rule **rules, size_t n,
                        void *userdata);

@@ -53,7 +53,11 @@ class Autodump:
         return self.log_path.read_text()
 
     def wait_log(self, needle, timeout=20.0):
-        return wait_for(lambda: needle in self.text(), timeout, what=f"'{needle}' in log:\n{self.text()}")
+        try:
+            return wait_for(lambda: needle in self.text(), timeout, what=f"'{needle}' in log")
+        except AssertionError as e:
+            # The log as it is at the timeout, not as it was at the call.
+            raise AssertionError(f"{e}:\n{self.text()}") from None
 
     def signal(self, sig):
         self.proc.send_signal(sig)
