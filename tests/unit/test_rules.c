@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <math.h>
 #include <string.h>
 
 #include "rules.h"
@@ -385,7 +386,12 @@ static double load_seconds(int n) {
  * rules took minutes). Four times the rules take about four times as long,
  * whatever the machine or a sanitizer costs; quadratic would be sixteen. */
 static void many_rules_load_in_linear_time(void **state) {
-        double small = load_seconds(8000), large = load_seconds(32000);
+        /* The best of three each: other tests run beside this one. */
+        double small = 1e9, large = 1e9;
+        for (int i = 0; i < 3; i++) {
+                small = fmin(small, load_seconds(8000));
+                large = fmin(large, load_seconds(32000));
+        }
 #ifndef __SANITIZE_ADDRESS__
         /* ASan's allocator makes any large load superlinear (its
          * quarantine: 0.4 s -> 4 s here); there the load still runs, for
